@@ -1,0 +1,1 @@
+//! STUB: inputs, decompression, rotated sets, line chunking. To be written.
