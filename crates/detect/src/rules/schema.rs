@@ -133,7 +133,7 @@ pub struct Correlation {
     /// Threshold on the count (event_count, temporal_ordered) or distinct values (value_count).
     #[serde(default)]
     pub condition: Threshold,
-    /// value_count: the field whose distinct values are counted.
+    /// value_count: the field whose distinct values are counted; value_sum: the numeric field summed.
     #[serde(default)]
     pub field: Option<String>,
     /// temporal_ordered: names of detection selections that must occur in this order
@@ -157,6 +157,9 @@ pub enum CorrelationKind {
     ValueCount,
     /// The selections in `order` occur in that order within the timespan.
     TemporalOrdered,
+    /// The sum of numeric `field` per group within the timespan exceeds the threshold
+    /// (e.g. bytes sent to one IP: exfiltration).
+    ValueSum,
     /// Matching events in the current bucket exceed `factor` × the trailing baseline.
     Spike,
 }
