@@ -1,16 +1,568 @@
-//! STUB: to be written.
-use crate::{LineParser, ParseError, Parsed};
-use super::Format;
+//! Apache / Nginx access logs: `common`, `combined`, `vhost_combined` and
+//! combined with extra trailing fields, recognised per line.
+//!
+//! The layout is found from where the `[time]` token sits: three tokens before
+//! it is `client ident user`, four is `vhost client ident user` (or a user
+//! name with a space in it). Quoted fields end at an unescaped `"` followed
+//! by what the format puts after them, so `\"` (Apache) inside a request or a
+//! user agent does not cut the field short. Everything borrows from the line.
 
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use memchr::memchr;
+use secmo_event::{Action, Event, EventKind, Outcome, civil_to_unix, month_from_abbrev};
+
+use super::Format;
+use crate::{LineParser, ParseError, Parsed};
+
+/// Parser for Apache/Nginx access log lines.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AccessLogParser;
 
 impl AccessLogParser {
-    pub fn new() -> Self { AccessLogParser }
+    pub fn new() -> Self {
+        AccessLogParser
+    }
 }
 
 impl LineParser for AccessLogParser {
-    fn format(&self) -> Format { Format::Access }
-    fn parse<'a>(&self, _line: &'a str) -> Result<Parsed<'a>, ParseError> {
-        Err(ParseError::new("not implemented"))
+    fn format(&self) -> Format {
+        Format::Access
+    }
+
+    fn parse<'a>(&self, line: &'a str) -> Result<Parsed<'a>, ParseError> {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim_ascii().is_empty() {
+            return Ok(Parsed::Skip);
+        }
+        parse_line(line).map(Parsed::Event)
+    }
+}
+
+const E_LAYOUT: ParseError = ParseError::new("not an access log line");
+const E_TIME: ParseError = ParseError::new("bad access log time");
+const E_REQUEST: ParseError = ParseError::new("missing or unterminated request");
+const E_STATUS: ParseError = ParseError::new("bad HTTP status");
+const E_BYTES: ParseError = ParseError::new("bad response size");
+const E_QUOTED: ParseError = ParseError::new("unterminated quoted field");
+
+/// Most tokens that may come before `[time]` (vhost, client, ident, user with a space).
+const MAX_PREFIX_TOKENS: usize = 5;
+
+fn parse_line(line: &str) -> Result<Event<'_>, ParseError> {
+    let b = line.as_bytes();
+
+    // Tokens before the time: (start, end) byte ranges.
+    let mut toks = [(0usize, 0usize); MAX_PREFIX_TOKENS];
+    let mut n = 0;
+    let mut pos = 0;
+    let time_start = loop {
+        if pos >= b.len() {
+            return Err(E_LAYOUT);
+        }
+        if b[pos] == b'[' && n >= 3 {
+            break pos;
+        }
+        if n == MAX_PREFIX_TOKENS {
+            return Err(E_LAYOUT);
+        }
+        let end = memchr(b' ', &b[pos..]).map_or(b.len(), |i| pos + i);
+        if end == pos {
+            return Err(E_LAYOUT);
+        }
+        toks[n] = (pos, end);
+        n += 1;
+        pos = end + 1;
+    };
+    let tok = |i: usize| -> &str { line.get(toks[i].0..toks[i].1).unwrap_or("") };
+
+    let (host, client, user) = match n {
+        3 => ("", tok(0), tok(2)),
+        4 => {
+            // `vhost:port client ident user`, unless the first token is the
+            // client and the user name holds a space.
+            let first_is_ip = tok(0).parse::<IpAddr>().is_ok();
+            if !first_is_ip || tok(1).parse::<IpAddr>().is_ok() {
+                (strip_port(tok(0)), tok(1), tok(3))
+            } else {
+                ("", tok(0), line.get(toks[2].0..toks[3].1).unwrap_or(""))
+            }
+        }
+        _ => return Err(E_LAYOUT),
+    };
+
+    let (timestamp_ms, after_time) = parse_bracket_time(b, time_start).ok_or(E_TIME)?;
+    pos = after_time;
+    if b.get(pos) != Some(&b' ') || b.get(pos + 1) != Some(&b'"') {
+        return Err(E_REQUEST);
+    }
+    let req_start = pos + 2;
+    let req_end = find_request_end(b, req_start).ok_or(E_REQUEST)?;
+    let request = line.get(req_start..req_end).ok_or(E_REQUEST)?;
+    pos = req_end + 2; // past `" `
+
+    let (status_txt, next) = next_token(line, pos);
+    let status = parse_status(status_txt).ok_or(E_STATUS)?;
+    pos = next;
+    let (bytes_txt, next) = next_token(line, pos);
+    let bytes = parse_dash_number(bytes_txt).ok_or(E_BYTES)?;
+    pos = next;
+
+    let mut referrer = "";
+    let mut user_agent = "";
+    if b.get(pos) == Some(&b'"') {
+        let end = find_quoted_end(b, pos + 1).ok_or(E_QUOTED)?;
+        referrer = line.get(pos + 1..end).unwrap_or("");
+        pos = end + 1;
+        if b.get(pos) == Some(&b' ') && b.get(pos + 1) == Some(&b'"') {
+            let start = pos + 2;
+            let end = find_quoted_end(b, start).ok_or(E_QUOTED)?;
+            user_agent = line.get(start..end).unwrap_or("");
+        }
+    }
+
+    let req = split_request(request);
+    Ok(Event {
+        timestamp_ms: Some(timestamp_ms),
+        kind: EventKind::Http,
+        action: Action::Request,
+        outcome: outcome_for_status(status),
+        source_ip: client.parse().ok(),
+        user: Cow::Borrowed(dash_empty(user)),
+        host: Cow::Borrowed(host),
+        method: Cow::Borrowed(req.method),
+        path: Cow::Borrowed(req.path),
+        query: Cow::Borrowed(req.query),
+        protocol: Cow::Borrowed(req.protocol),
+        status,
+        bytes,
+        referrer: Cow::Borrowed(dash_empty(referrer)),
+        user_agent: Cow::Borrowed(dash_empty(user_agent)),
+        ..Event::default()
+    })
+}
+
+/// `Failure` for 4xx/5xx, `Success` for other statuses, `Unknown` without one.
+pub(crate) fn outcome_for_status(status: u16) -> Outcome {
+    match status {
+        0 => Outcome::Unknown,
+        s if s >= 400 => Outcome::Failure,
+        _ => Outcome::Success,
+    }
+}
+
+fn dash_empty(s: &str) -> &str {
+    if s == "-" { "" } else { s }
+}
+
+/// `www.example.com:80` → `www.example.com`; `[::1]:443` → `[::1]`.
+fn strip_port(vhost: &str) -> &str {
+    match vhost.rsplit_once(':') {
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|c| c.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => vhost,
+    }
+}
+
+/// The token starting at `pos` up to the next space, and the index after that space.
+fn next_token(line: &str, pos: usize) -> (&str, usize) {
+    let b = line.as_bytes();
+    let rest = b.get(pos..).unwrap_or(&[]);
+    let end = memchr(b' ', rest).map_or(b.len(), |i| pos + i);
+    (line.get(pos..end).unwrap_or(""), end + 1)
+}
+
+fn parse_status(s: &str) -> Option<u16> {
+    if s == "-" {
+        return Some(0);
+    }
+    if s.is_empty() || s.len() > 3 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn parse_dash_number(s: &str) -> Option<u64> {
+    if s == "-" {
+        return Some(0);
+    }
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Whether the `"` at `i` is escaped by an odd run of backslashes before it.
+fn is_escaped(b: &[u8], i: usize, start: usize) -> bool {
+    let mut k = i;
+    let mut run = 0;
+    while k > start && b[k - 1] == b'\\' {
+        run += 1;
+        k -= 1;
+    }
+    run % 2 == 1
+}
+
+/// End of the request field: an unescaped `"` followed by ` <status> `.
+/// Requiring the status after it also survives a stray unescaped quote.
+fn find_request_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut from = start;
+    loop {
+        let i = from + memchr(b'"', b.get(from..)?)?;
+        if !is_escaped(b, i, start)
+            && b.get(i + 1) == Some(&b' ')
+            && b.get(i + 2)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+        {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+}
+
+/// End of a referrer / user agent: an unescaped `"` followed by a space or the end.
+fn find_quoted_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut from = start;
+    loop {
+        let i = from + memchr(b'"', b.get(from..)?)?;
+        if !is_escaped(b, i, start) && matches!(b.get(i + 1), None | Some(b' ')) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+}
+
+/// Parse `[10/Oct/2000:13:55:36 -0700]` (optionally `:36.123`) at `start`.
+/// Returns milliseconds since the epoch and the index after `]`.
+fn parse_bracket_time(b: &[u8], start: usize) -> Option<(i64, usize)> {
+    let rest = b.get(start + 1..)?;
+    let end = memchr(b']', rest.get(..rest.len().min(40))?)?;
+    let (ms, used) = parse_clf_time(rest.get(..end)?)?;
+    if used != end {
+        return None;
+    }
+    Some((ms, start + 1 + end + 1))
+}
+
+/// Parse the CLF time `10/Oct/2000:13:55:36 -0700` (nginx `$time_local`),
+/// with optional `.mmm` after the seconds. Returns milliseconds and bytes used.
+pub(crate) fn parse_clf_time(t: &[u8]) -> Option<(i64, usize)> {
+    if t.len() < 26
+        || t[2] != b'/'
+        || t[6] != b'/'
+        || t[11] != b':'
+        || t[14] != b':'
+        || t[17] != b':'
+    {
+        return None;
+    }
+    let day = num2(&t[0..2])?;
+    let month = month_from_abbrev(&t[3..6])?;
+    let year = num2(&t[7..9])? * 100 + num2(&t[9..11])?;
+    let hour = num2(&t[12..14])?;
+    let min = num2(&t[15..17])?;
+    let sec = num2(&t[18..20])?;
+    let mut i = 20;
+    let mut millis = 0;
+    if t.get(i) == Some(&b'.') {
+        i += 1;
+        let digits_start = i;
+        while let Some(c) = t.get(i).filter(|c| c.is_ascii_digit()) {
+            if i - digits_start < 3 {
+                millis = millis * 10 + u32::from(c - b'0');
+            }
+            i += 1;
+        }
+        let n = i - digits_start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..3 {
+            millis *= 10;
+        }
+    }
+    // ` -0700`: a space, the sign and four digits.
+    let zone = t.get(i..i + 6)?;
+    if zone[0] != b' ' {
+        return None;
+    }
+    let sign: i32 = match zone[1] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let oh = num2(&zone[2..4])?;
+    let om = num2(&zone[4..6])?;
+    let offset = sign * (oh as i32 * 3600 + om as i32 * 60);
+    let ms = civil_to_unix(i64::from(year), month, day, hour, min, sec, millis, offset)?;
+    Some((ms, i + 6))
+}
+
+fn num2(d: &[u8]) -> Option<u32> {
+    match d {
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            Some(u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// The parts of an HTTP request line as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct RequestParts<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub protocol: &'a str,
+}
+
+/// Split `METHOD target PROTOCOL` (or HTTP/0.9 `METHOD target`). Anything
+/// else (TLS bytes sent to a plain-HTTP port, junk) keeps its raw text as the
+/// path with no method, so the request is still counted and inspected.
+pub(crate) fn split_request(request: &str) -> RequestParts<'_> {
+    if request == "-" || request.is_empty() {
+        return RequestParts::default();
+    }
+    let raw = RequestParts {
+        path: request,
+        ..RequestParts::default()
+    };
+    let Some((method, rest)) = request.split_once(' ') else {
+        return raw;
+    };
+    if !is_method(method) {
+        return raw;
+    }
+    let (target, protocol) = match rest.rsplit_once(' ') {
+        Some((t, p)) if p.starts_with("HTTP/") || p.starts_with("HTTPS/") => (t, p),
+        _ => (rest, ""),
+    };
+    let (path, query) = split_target(target);
+    RequestParts {
+        method,
+        path,
+        query,
+        protocol,
+    }
+}
+
+/// Split a request target on its first `?`.
+pub(crate) fn split_target(target: &str) -> (&str, &str) {
+    target.split_once('?').unwrap_or((target, ""))
+}
+
+/// An HTTP method token: 1–20 letters (RFC 9110 tchar without the punctuation
+/// junk requests are made of).
+pub(crate) fn is_method(m: &str) -> bool {
+    !m.is_empty()
+        && m.len() <= 20
+        && m.bytes()
+            .all(|c| c.is_ascii_alphabetic() || c == b'-' || c == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(line: &str) -> Event<'_> {
+        match AccessLogParser::new().parse(line) {
+            Ok(Parsed::Event(e)) => e,
+            other => panic!("expected an event for {line:?}, got {other:?}"),
+        }
+    }
+
+    fn err(line: &str) -> &'static str {
+        match AccessLogParser::new().parse(line) {
+            Err(e) => e.reason,
+            other => panic!("expected an error for {line:?}, got {other:?}"),
+        }
+    }
+
+    const COMBINED: &str = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?a=1&b=2 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
+
+    #[test]
+    fn combined() {
+        let e = ev(COMBINED);
+        assert_eq!(e.timestamp_ms, Some(971_211_336_000));
+        assert_eq!(e.source_ip, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(e.user, "frank");
+        assert_eq!(e.host, "");
+        assert_eq!(e.method, "GET");
+        assert_eq!(e.path, "/apache_pb.gif");
+        assert_eq!(e.query, "a=1&b=2");
+        assert_eq!(e.protocol, "HTTP/1.0");
+        assert_eq!(e.status, 200);
+        assert_eq!(e.bytes, 2326);
+        assert_eq!(e.referrer, "http://www.example.com/start.html");
+        assert_eq!(e.user_agent, "Mozilla/4.08 [en] (Win98; I ;Nav)");
+        assert_eq!(
+            (e.kind, e.action, e.outcome),
+            (EventKind::Http, Action::Request, Outcome::Success)
+        );
+        assert!(matches!(e.path, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn common_with_dashes() {
+        let e = ev(r#"10.0.0.5 - - [01/Jan/2024:00:00:00 +0000] "POST /login HTTP/1.1" 401 -"#);
+        assert_eq!(e.user, "");
+        assert_eq!(e.status, 401);
+        assert_eq!(e.bytes, 0);
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.referrer, "");
+        assert_eq!(e.user_agent, "");
+        assert_eq!(e.timestamp_ms, Some(1_704_067_200_000));
+    }
+
+    #[test]
+    fn vhost_combined() {
+        let e = ev(
+            r#"www.example.com:80 1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 304 0 "-" "curl/8.0""#,
+        );
+        assert_eq!(e.host, "www.example.com");
+        assert_eq!(e.source_ip, Some("1.2.3.4".parse().unwrap()));
+        assert_eq!(e.status, 304);
+        assert_eq!(e.user_agent, "curl/8.0");
+        let e = ev(
+            r#"localhost:443 178.20.184.42 1j0vhgd jsmith [26/Jul/2023:00:01:26 -0700] "GET /secure/x?y=1 HTTP/2.0" 200 17163 "-" "Mozilla/5.0" 116075"#,
+        );
+        assert_eq!((e.host.as_ref(), e.user.as_ref()), ("localhost", "jsmith"));
+        assert_eq!(e.path, "/secure/x");
+    }
+
+    #[test]
+    fn user_with_space_is_not_a_vhost() {
+        let e = ev(r#"1.2.3.4 - john smith [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#);
+        assert_eq!(e.user, "john smith");
+        assert_eq!(e.host, "");
+        assert_eq!(e.source_ip, Some("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_and_hostname_clients() {
+        let e =
+            ev(r#"2001:db8::1 - - [10/Oct/2000:13:55:36 +0200] "GET / HTTP/1.1" 200 1 "-" "-""#);
+        assert_eq!(e.source_ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(e.timestamp_ms, Some(971_178_936_000));
+        let e =
+            ev(r#"crawler.example.net - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#);
+        assert_eq!(e.source_ip, None);
+        assert_eq!(e.status, 200);
+    }
+
+    #[test]
+    fn trailing_extra_fields() {
+        let e = ev(
+            r#"54.36.149.41 - - [22/Jan/2019:03:56:14 +0330] "GET /image/1 HTTP/1.1" 200 30577 "-" "AhrefsBot/6.1" "-""#,
+        );
+        assert_eq!(e.user_agent, "AhrefsBot/6.1");
+        assert_eq!(e.timestamp_ms, Some(1_548_116_774_000));
+    }
+
+    #[test]
+    fn escaped_quotes_in_request_and_agent() {
+        let line = r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /q?x=\"><script>alert(1)</script> HTTP/1.1" 200 5 "http://r/\"x\"" "Mozilla \"evil\" agent""#;
+        let e = ev(line);
+        assert_eq!(e.path, "/q");
+        assert_eq!(e.query, r#"x=\"><script>alert(1)</script>"#);
+        assert_eq!(e.protocol, "HTTP/1.1");
+        assert_eq!(e.referrer, r#"http://r/\"x\""#);
+        assert_eq!(e.user_agent, r#"Mozilla \"evil\" agent"#);
+        // nginx escapes the quote as \x22.
+        let e = ev(
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /?a=\x22 HTTP/1.1" 200 5 "-" "\x22ua""#,
+        );
+        assert_eq!(e.query, r"a=\x22");
+        assert_eq!(e.user_agent, r"\x22ua");
+        // A trailing backslash pair before the closing quote is not an escape.
+        let e =
+            ev(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /a\\ HTTP/1.1" 200 5 "-" "ua\\""#);
+        assert_eq!(e.path, r"/a\\");
+        assert_eq!(e.user_agent, r"ua\\");
+    }
+
+    #[test]
+    fn garbage_requests_are_counted() {
+        let e = ev(
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" 400 166 "-" "-""#,
+        );
+        assert_eq!(e.method, "");
+        assert_eq!(e.path, r"\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03");
+        assert_eq!(e.status, 400);
+        assert_eq!(e.outcome, Outcome::Failure);
+        let e = ev(r#"10.112.81.15 - - [15/Feb/2013:06:00:31 +0000] "-" 400 0 "-" "-""#);
+        assert_eq!(
+            (e.method.as_ref(), e.path.as_ref(), e.status),
+            ("", "", 400)
+        );
+        let e = ev(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /old" 200 5"#);
+        assert_eq!(
+            (e.method.as_ref(), e.path.as_ref(), e.protocol.as_ref()),
+            ("GET", "/old", "")
+        );
+        let e = ev(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /a b HTTP/1.1" 200 5"#);
+        assert_eq!(e.path, "/a b");
+        let e = ev(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "" 408 0 "-" "-""#);
+        assert_eq!((e.path.as_ref(), e.status), ("", 408));
+    }
+
+    #[test]
+    fn malformed_lines_are_errors() {
+        assert_eq!(
+            err(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTT"#),
+            E_REQUEST.reason
+        );
+        assert_eq!(
+            err(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200"#),
+            E_BYTES.reason
+        );
+        assert_eq!(err(r#"1.2.3.4 - - [10/Oct/2000:13:55"#), E_TIME.reason);
+        assert_eq!(
+            err(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "ref"#),
+            E_QUOTED.reason
+        );
+        assert_eq!(
+            err(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 2x0 1"#),
+            E_STATUS.reason
+        );
+        assert_eq!(
+            err(r#"1.2.3.4 - - [10/Foo/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#),
+            E_TIME.reason
+        );
+        assert_eq!(
+            err(r#"192.168.202.254 [20/Jul/2009:22:59:29 +0000] "GET / HTTP/1.0" 404 1 "-" "x""#),
+            E_LAYOUT.reason
+        );
+        assert_eq!(
+            err("Jan  3 09:47:02 veridian sudo: timstack : TTY=pts/6"),
+            E_LAYOUT.reason
+        );
+        assert_eq!(err(r#"{"a":1}"#), E_LAYOUT.reason);
+        assert_eq!(AccessLogParser::new().parse("  "), Ok(Parsed::Skip));
+    }
+
+    #[test]
+    fn clf_time_with_fraction_and_bounds() {
+        assert_eq!(
+            parse_clf_time(b"10/Oct/2000:13:55:36.250 -0700"),
+            Some((971_211_336_250, 30))
+        );
+        assert_eq!(parse_clf_time(b"10/Oct/2000:25:55:36 -0700"), None);
+        assert_eq!(parse_clf_time(b"10/Oct/2000:13:55:36 0700"), None);
+        assert_eq!(parse_clf_time(b"10/Oct/2000:13:55:36"), None);
+    }
+
+    #[test]
+    fn vhost_port_stripping() {
+        assert_eq!(strip_port("example.com:8080"), "example.com");
+        assert_eq!(strip_port("[::1]:443"), "[::1]");
+        assert_eq!(strip_port("::1"), "::1");
+        assert_eq!(strip_port("example.com"), "example.com");
     }
 }
