@@ -712,10 +712,6 @@ impl<'a> Slots<'a> {
         self.get(target).map_or(Cow::Borrowed(""), Value::text)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.vals.iter().all(Option::is_none)
-    }
-
     /// Build the event. `raw_line` becomes the message of an event that has
     /// neither a message nor HTTP/app fields, so nothing in it goes unseen.
     pub(crate) fn into_event(self, raw_line: &'a str) -> Event<'a> {
