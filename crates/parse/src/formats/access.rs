@@ -45,7 +45,6 @@ const E_TIME: ParseError = ParseError::new("bad access log time");
 const E_REQUEST: ParseError = ParseError::new("missing or unterminated request");
 const E_STATUS: ParseError = ParseError::new("bad HTTP status");
 const E_BYTES: ParseError = ParseError::new("bad response size");
-const E_QUOTED: ParseError = ParseError::new("unterminated quoted field");
 
 /// Most tokens that may come before `[time]` (vhost, client, ident, user with a space).
 const MAX_PREFIX_TOKENS: usize = 5;
@@ -109,15 +108,17 @@ fn parse_line(line: &str) -> Result<Event<'_>, ParseError> {
     let bytes = parse_dash_number(bytes_txt).ok_or(E_BYTES)?;
     pos = next;
 
+    // An unterminated referrer or user agent (a line cut short) keeps what is
+    // there: the request and status are intact and worth inspecting.
     let mut referrer = "";
     let mut user_agent = "";
     if b.get(pos) == Some(&b'"') {
-        let end = find_quoted_end(b, pos + 1).ok_or(E_QUOTED)?;
+        let end = find_quoted_end(b, pos + 1).unwrap_or(b.len());
         referrer = line.get(pos + 1..end).unwrap_or("");
         pos = end + 1;
         if b.get(pos) == Some(&b' ') && b.get(pos + 1) == Some(&b'"') {
             let start = pos + 2;
-            let end = find_quoted_end(b, start).ok_or(E_QUOTED)?;
+            let end = find_quoted_end(b, start).unwrap_or(b.len());
             user_agent = line.get(start..end).unwrap_or("");
         }
     }
@@ -524,10 +525,6 @@ mod tests {
         );
         assert_eq!(err(r#"1.2.3.4 - - [10/Oct/2000:13:55"#), E_TIME.reason);
         assert_eq!(
-            err(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "ref"#),
-            E_QUOTED.reason
-        );
-        assert_eq!(
             err(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 2x0 1"#),
             E_STATUS.reason
         );
@@ -545,6 +542,23 @@ mod tests {
         );
         assert_eq!(err(r#"{"a":1}"#), E_LAYOUT.reason);
         assert_eq!(AccessLogParser::new().parse("  "), Ok(Parsed::Skip));
+    }
+
+    #[test]
+    fn cut_off_referrer_or_agent_keeps_the_rest() {
+        let e =
+            ev(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /x HTTP/1.1" 200 1 "http://ref"#);
+        assert_eq!(
+            (e.referrer.as_ref(), e.user_agent.as_ref(), e.path.as_ref()),
+            ("http://ref", "", "/x")
+        );
+        let e = ev(
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /x HTTP/1.1" 200 1 "-" "Mozilla/5.0 (cut"#,
+        );
+        assert_eq!(
+            (e.referrer.as_ref(), e.user_agent.as_ref()),
+            ("", "Mozilla/5.0 (cut")
+        );
     }
 
     #[test]
