@@ -1,9 +1,21 @@
 //! Stateless matching of rule `detection` conditions against one event.
 //! CONTRACT (used by engine.rs): `Hit`, `Scratch: Default`, `Matcher::compile`, `Matcher::matches`.
+//!
+//! Per event: each field some rule looks at is normalised once (lazily, into
+//! [`Scratch`]) and scanned once by that field's automaton, which holds the
+//! literals of all rules; only rules with a hit (or with tests the automaton
+//! cannot gate, such as numbers) have their condition evaluated. Regexes and
+//! libinjection run only when their gate literals were seen.
+
+mod compile;
+pub mod condition;
+pub mod normalise;
 
 use crate::rules::RuleError;
 use crate::rules::schema::RuleDoc;
-use secmo_event::Event;
+use compile::{Detector, N_FIELDS, NumOp, Pos, Rule, Tables, Test};
+use secmo_event::{Action, Event, EventKind, Field, Outcome};
+use std::fmt::Write as _;
 
 /// A rule whose detection condition holds for an event. `steps` is a bitmask of
 /// the rule's `correlation.order` selections that matched (bit i = order[i]);
@@ -16,16 +28,430 @@ pub struct Hit {
 
 /// Per-thread reusable buffers (normalised field text), so matching allocates nothing per line.
 #[derive(Debug, Default)]
-pub struct Scratch {}
+pub struct Scratch {
+    texts: Texts,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Src {
+    #[default]
+    Unset,
+    /// The event's own text is already normal.
+    Raw,
+    /// Normalised into `bufs[field]`.
+    Buf,
+}
+
+#[derive(Debug, Default)]
+struct Texts {
+    src: [Src; N_FIELDS],
+    bufs: Vec<Vec<u8>>,
+    tmp: Vec<u8>,
+    query: Vec<u8>,
+    formatted: String,
+}
+
+/// Per-event results, valid while their stamp equals `epoch` (so nothing is cleared per event).
+#[derive(Debug, Default)]
+struct State {
+    epoch: u32,
+    slot: Vec<u32>,
+    rule: Vec<u32>,
+    item: Vec<u32>,
+    item_val: Vec<bool>,
+    detect: Vec<u32>,
+    detect_val: Vec<bool>,
+}
 
 /// All rules' detection conditions compiled into shared matchers.
-pub struct Matcher {}
+pub struct Matcher {
+    t: Tables,
+}
+
+fn is_request_field(f: Field) -> bool {
+    matches!(
+        f,
+        Field::Path | Field::Query | Field::Url | Field::Referrer | Field::UserAgent
+    )
+}
+
+fn raw_text<'e>(f: Field, ev: &'e Event<'_>) -> &'e [u8] {
+    match f {
+        Field::Url if ev.query.is_empty() => ev.path.as_bytes(),
+        _ => ev.text(f).as_bytes(),
+    }
+}
+
+impl Texts {
+    fn reset(&mut self) {
+        self.src = [Src::Unset; N_FIELDS];
+        if self.bufs.len() < N_FIELDS {
+            self.bufs.resize_with(N_FIELDS, Vec::new);
+        }
+    }
+
+    /// The matching text of a field: normalised for request fields, as logged otherwise.
+    fn get<'s>(&'s mut self, f: Field, ev: &'s Event<'_>) -> &'s [u8] {
+        let i = f as usize;
+        if self.src.get(i) == Some(&Src::Unset) {
+            let src = self.compute(f, ev);
+            if let Some(s) = self.src.get_mut(i) {
+                *s = src;
+            }
+        }
+        match self.src.get(i) {
+            Some(Src::Buf) => self.bufs.get(i).map(Vec::as_slice).unwrap_or_default(),
+            _ => raw_text(f, ev),
+        }
+    }
+
+    fn compute(&mut self, f: Field, ev: &Event<'_>) -> Src {
+        if !is_request_field(f) {
+            return Src::Raw;
+        }
+        let Some(buf) = self.bufs.get_mut(f as usize) else {
+            return Src::Raw;
+        };
+        if f == Field::Url && !ev.query.is_empty() {
+            normalise::normalise(ev.path.as_bytes(), false, buf, &mut self.tmp);
+            normalise::normalise(ev.query.as_bytes(), true, &mut self.query, &mut self.tmp);
+            buf.push(b'?');
+            buf.extend_from_slice(&self.query);
+            return Src::Buf;
+        }
+        let raw = raw_text(f, ev);
+        let plus = f == Field::Query;
+        if normalise::is_clean(raw, plus) {
+            return Src::Raw;
+        }
+        normalise::normalise(raw, plus, buf, &mut self.tmp);
+        Src::Buf
+    }
+
+    /// Text for direct tests: numbers and addresses formatted, other fields as [`Texts::get`].
+    fn direct<'s>(&'s mut self, f: Field, ev: &'s Event<'_>) -> &'s [u8] {
+        if f.is_numeric() || f == Field::SourceIp {
+            self.formatted.clear();
+            match (f, ev.number(f), ev.source_ip) {
+                (Field::SourceIp, _, Some(ip)) => {
+                    let _ = write!(self.formatted, "{ip}");
+                }
+                (_, Some(n), _) if f.is_numeric() => {
+                    let _ = write!(self.formatted, "{n}");
+                }
+                _ => {}
+            }
+            return self.formatted.as_bytes();
+        }
+        self.get(f, ev)
+    }
+}
+
+impl State {
+    fn begin(&mut self, t: &Tables) {
+        if self.slot.len() < t.slots.len() {
+            self.slot.resize(t.slots.len(), 0);
+        }
+        if self.rule.len() < t.rules.len() {
+            self.rule.resize(t.rules.len(), 0);
+        }
+        if self.item.len() < t.items.len() {
+            self.item.resize(t.items.len(), 0);
+            self.item_val.resize(t.items.len(), false);
+        }
+        if self.detect.len() < 2 * N_FIELDS {
+            self.detect.resize(2 * N_FIELDS, 0);
+            self.detect_val.resize(2 * N_FIELDS, false);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.slot.fill(0);
+            self.rule.fill(0);
+            self.item.fill(0);
+            self.detect.fill(0);
+            self.epoch = 1;
+        }
+    }
+
+    fn slot_hit(&self, s: u32) -> bool {
+        self.slot.get(s as usize) == Some(&self.epoch)
+    }
+}
+
+fn eq_bytes(a: &[u8], b: &[u8], cased: bool) -> bool {
+    if cased {
+        a == b
+    } else {
+        a.eq_ignore_ascii_case(b)
+    }
+}
+
+fn text_holds(pos: Pos, text: &[u8], v: &[u8], cased: bool) -> bool {
+    match pos {
+        Pos::Equals => eq_bytes(text, v, cased),
+        Pos::StartsWith => text.get(..v.len()).is_some_and(|p| eq_bytes(p, v, cased)),
+        Pos::EndsWith => text
+            .len()
+            .checked_sub(v.len())
+            .and_then(|s| text.get(s..))
+            .is_some_and(|p| eq_bytes(p, v, cased)),
+        Pos::Contains => v.is_empty() || text.windows(v.len()).any(|w| eq_bytes(w, v, cased)),
+    }
+}
+
+fn any_or_all<T>(values: &[T], all: bool, mut f: impl FnMut(&T) -> bool) -> bool {
+    if all {
+        values.iter().all(&mut f)
+    } else {
+        values.iter().any(f)
+    }
+}
+
+/// Run a libinjection detector the way the field carries values: per
+/// parameter name and value in query strings, whole text elsewhere.
+fn run_detector(det: Detector, f: Field, text: &[u8]) -> bool {
+    let check = |s: &[u8]| -> bool {
+        if s.is_empty() {
+            return false;
+        }
+        match det {
+            Detector::Sqli => libinjectionrs::detect_sqli(s).is_injection(),
+            Detector::Xss => libinjectionrs::detect_xss(s).is_injection(),
+        }
+    };
+    let params = |q: &[u8]| -> bool {
+        q.split(|&b| b == b'&')
+            .any(|seg| match memchr::memchr(b'=', seg) {
+                Some(i) => {
+                    let (name, value) = (
+                        seg.get(..i).unwrap_or_default(),
+                        seg.get(i + 1..).unwrap_or_default(),
+                    );
+                    check(value)
+                        || (!name
+                            .iter()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_-.[]".contains(b))
+                            && check(name))
+                }
+                None => check(seg),
+            })
+    };
+    match f {
+        Field::Query => params(text),
+        Field::Url => match memchr::memchr(b'?', text) {
+            Some(i) => {
+                let (path, query) = (
+                    text.get(..i).unwrap_or_default(),
+                    text.get(i + 1..).unwrap_or_default(),
+                );
+                (det == Detector::Xss && check(path)) || params(query)
+            }
+            None => det == Detector::Xss && check(text),
+        },
+        _ => check(text),
+    }
+}
 
 impl Matcher {
-    pub fn compile(_docs: &[RuleDoc]) -> Result<Matcher, RuleError> {
-        Ok(Matcher {})
+    pub fn compile(docs: &[RuleDoc]) -> Result<Matcher, RuleError> {
+        Ok(Matcher {
+            t: compile::compile(docs)?,
+        })
+    }
+
+    /// Number of compiled rules (the index space of [`Hit::rule`]).
+    pub fn rule_count(&self) -> usize {
+        self.t.rules.len()
     }
 
     /// Push a [`Hit`] for every rule whose condition holds for `ev`, in rule order.
-    pub fn matches(&self, _ev: &Event, _scratch: &mut Scratch, _out: &mut Vec<Hit>) {}
+    pub fn matches(&self, ev: &Event, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+        let Scratch { texts, state } = scratch;
+        texts.reset();
+        state.begin(&self.t);
+        let kind_bit = EventKind::ALL
+            .iter()
+            .position(|k| *k == ev.kind)
+            .unwrap_or(0);
+        let fields = self.t.kind_fields.get(kind_bit).copied().unwrap_or(0);
+        for fa in &self.t.automata {
+            if fields & (1 << fa.field as u32) == 0 {
+                continue;
+            }
+            let text = texts.get(fa.field, ev);
+            if text.is_empty() {
+                continue;
+            }
+            for m in fa.ac.find_overlapping_iter(text) {
+                let Some(slots) = fa.pattern_slots.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                for &sid in slots {
+                    let Some(slot) = self.t.slots.get(sid as usize) else {
+                        continue;
+                    };
+                    let placed = match slot.pos {
+                        Pos::Contains => true,
+                        Pos::StartsWith => m.start() == 0,
+                        Pos::EndsWith => m.end() == text.len(),
+                        Pos::Equals => m.start() == 0 && m.end() == text.len(),
+                    };
+                    let exact = match &slot.cased {
+                        Some(p) => text.get(m.range()) == Some(&p[..]),
+                        None => true,
+                    };
+                    if placed && exact {
+                        if let Some(s) = state.slot.get_mut(sid as usize) {
+                            *s = state.epoch;
+                        }
+                        if let Some(r) = state.rule.get_mut(slot.rule as usize) {
+                            *r = state.epoch;
+                        }
+                    }
+                }
+            }
+        }
+        for (ri, rule) in self.t.rules.iter().enumerate() {
+            if rule.kinds & (1 << kind_bit) == 0 {
+                continue;
+            }
+            if rule.gated && !rule.untouched && state.rule.get(ri) != Some(&state.epoch) {
+                continue;
+            }
+            let mut ctx = Ctx {
+                t: &self.t,
+                ev,
+                texts,
+                state,
+            };
+            if rule.cond.eval(&mut |s| ctx.selection(rule, s)) {
+                let mut steps = 0u8;
+                for (bit, &s) in rule.order.iter().enumerate() {
+                    if ctx.selection(rule, s) {
+                        steps |= 1 << bit;
+                    }
+                }
+                out.push(Hit {
+                    rule: ri as u32,
+                    steps,
+                });
+            }
+        }
+    }
 }
+
+struct Ctx<'m, 's, 'e, 'l> {
+    t: &'m Tables,
+    ev: &'e Event<'l>,
+    texts: &'s mut Texts,
+    state: &'s mut State,
+}
+
+impl Ctx<'_, '_, '_, '_> {
+    fn selection(&mut self, rule: &Rule, s: usize) -> bool {
+        let Some(sel) = rule.sels.get(s) else {
+            return false;
+        };
+        sel.alts.iter().any(|alt| alt.iter().all(|&i| self.item(i)))
+    }
+
+    fn item(&mut self, id: u32) -> bool {
+        let i = id as usize;
+        if self.state.item.get(i) == Some(&self.state.epoch) {
+            return self.state.item_val.get(i).copied().unwrap_or(false);
+        }
+        let v = self.eval(i);
+        if let (Some(stamp), Some(val)) =
+            (self.state.item.get_mut(i), self.state.item_val.get_mut(i))
+        {
+            *stamp = self.state.epoch;
+            *val = v;
+        }
+        v
+    }
+
+    fn any_slot(&self, r: &std::ops::Range<u32>) -> bool {
+        r.clone().any(|s| self.state.slot_hit(s))
+    }
+
+    fn eval(&mut self, i: usize) -> bool {
+        let Some(item) = self.t.items.get(i) else {
+            return false;
+        };
+        let (f, ev) = (item.field, self.ev);
+        match &item.test {
+            Test::Literal { slots, all } => {
+                if *all {
+                    slots.clone().all(|s| self.state.slot_hit(s))
+                } else {
+                    self.any_slot(slots)
+                }
+            }
+            Test::Regex { res, all } => {
+                let state = &*self.state;
+                let text = self.texts.get(f, ev);
+                any_or_all(res, *all, |(re, gate)| {
+                    gate.as_ref()
+                        .is_none_or(|g| g.clone().any(|s| state.slot_hit(s)))
+                        && re.is_match(text)
+                })
+            }
+            Test::Detect { det, want, gate } => {
+                if *want && !self.any_slot(gate) {
+                    return false;
+                }
+                let k = f as usize * 2 + usize::from(*det == Detector::Xss);
+                if self.state.detect.get(k) == Some(&self.state.epoch) {
+                    return self.state.detect_val.get(k).copied().unwrap_or(false) == *want;
+                }
+                let found = run_detector(*det, f, self.texts.get(f, ev));
+                if let (Some(stamp), Some(val)) = (
+                    self.state.detect.get_mut(k),
+                    self.state.detect_val.get_mut(k),
+                ) {
+                    *stamp = self.state.epoch;
+                    *val = found;
+                }
+                found == *want
+            }
+            Test::Number { op, values, all } => match ev.number(f) {
+                Some(n) => any_or_all(values, *all, |&v| match op {
+                    NumOp::Eq => n == v,
+                    NumOp::Gt => n > v,
+                    NumOp::Gte => n >= v,
+                    NumOp::Lt => n < v,
+                    NumOp::Lte => n <= v,
+                }),
+                None => false,
+            },
+            Test::Cidr(nets) => ev
+                .source_ip
+                .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+            Test::IpEq(ips) => ev.source_ip.is_some_and(|ip| ips.contains(&ip)),
+            Test::Exists(want) => {
+                let present = match f {
+                    Field::SourceIp => ev.source_ip.is_some(),
+                    Field::Action => ev.action != Action::None,
+                    Field::Outcome => ev.outcome != Outcome::Unknown,
+                    Field::Url => !ev.path.is_empty() || !ev.query.is_empty(),
+                    _ if f.is_numeric() => ev.number(f).is_some_and(|n| n != 0),
+                    _ => !ev.text(f).is_empty(),
+                };
+                present == *want
+            }
+            Test::Text {
+                pos,
+                values,
+                cased,
+                all,
+            } => {
+                let text = self.texts.direct(f, ev);
+                any_or_all(values, *all, |v| text_holds(*pos, text, v, *cased))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

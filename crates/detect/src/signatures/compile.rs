@@ -1,0 +1,597 @@
+//! Turning rule documents into shared tables: every literal of every rule on
+//! one field goes into that field's single Aho-Corasick automaton; regexes and
+//! injection detectors get literal gates in the same automaton; the rest
+//! (numbers, networks, `exists`) are cheap direct tests.
+
+use super::condition::{self, Expr};
+use crate::rules::RuleError;
+use crate::rules::schema::{RuleDoc, Scalar, Selection as SelectionDoc, Value};
+use aho_corasick::{AhoCorasick, MatchKind};
+use ipnet::IpNet;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use secmo_event::{EventKind, Field};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::ops::Range;
+
+pub(super) const N_FIELDS: usize = Field::ALL.len();
+pub(super) const ALL_KINDS: u8 = (1u8 << EventKind::ALL.len()) - 1;
+
+/// Where a literal must sit in the field text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pos {
+    Equals,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NumOp {
+    Eq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Detector {
+    Sqli,
+    Xss,
+}
+
+/// Characters or words without which libinjection cannot report anything
+/// useful; the detector runs only when one of them is in the field.
+const SQLI_GATES: &[&str] = &[
+    "'", "\"", "`", "(", "#", "--", ";", "union", "select", " or ", " and ", "||", "&&", " xor ",
+    "@@", "waitfor",
+];
+const XSS_GATES: &[&str] = &["<", "'", "\"", "`", "script:", "data:"];
+
+/// One `field|mods: values` test.
+pub(super) enum Test {
+    /// Values in the field's automaton; satisfied through slot hits.
+    Literal {
+        slots: Range<u32>,
+        all: bool,
+    },
+    /// Each regex runs only when one of its required literals (gate slots) was seen.
+    Regex {
+        res: Vec<(regex::bytes::Regex, Option<Range<u32>>)>,
+        all: bool,
+    },
+    Detect {
+        det: Detector,
+        want: bool,
+        gate: Range<u32>,
+    },
+    Number {
+        op: NumOp,
+        values: Vec<u64>,
+        all: bool,
+    },
+    Cidr(Vec<IpNet>),
+    IpEq(Vec<IpAddr>),
+    Exists(bool),
+    /// Text tests that do not fit the automaton (empty values, numbers or IPs as text).
+    Text {
+        pos: Pos,
+        values: Vec<Vec<u8>>,
+        cased: bool,
+        all: bool,
+    },
+}
+
+impl Test {
+    /// False for sure when none of the item's automaton slots hit.
+    fn is_gated(&self) -> bool {
+        match self {
+            Test::Literal { .. } | Test::Detect { want: true, .. } => true,
+            Test::Regex { res, .. } => res.iter().all(|(_, g)| g.is_some()),
+            _ => false,
+        }
+    }
+}
+
+pub(super) struct Item {
+    pub field: Field,
+    pub test: Test,
+}
+
+/// One value of one literal item, as the automaton reports it.
+pub(super) struct Slot {
+    pub rule: u32,
+    pub pos: Pos,
+    /// For `|cased` items: the exact bytes to confirm.
+    pub cased: Option<Box<[u8]>>,
+}
+
+pub(super) struct FieldAutomaton {
+    pub field: Field,
+    pub ac: AhoCorasick,
+    /// Automaton pattern id → slots using that pattern.
+    pub pattern_slots: Vec<Vec<u32>>,
+}
+
+/// A selection: any of the alternatives, each an AND of items. `{}` is `[[]]`: true.
+pub(super) struct Selection {
+    pub alts: Vec<Vec<u32>>,
+}
+
+pub(super) struct Rule {
+    pub kinds: u8,
+    pub cond: Expr,
+    pub sels: Vec<Selection>,
+    pub order: Vec<usize>,
+    /// Every item is false unless the automaton hit one of its slots.
+    pub gated: bool,
+    /// The condition's value when every item is false.
+    pub untouched: bool,
+}
+
+pub(super) struct Tables {
+    pub items: Vec<Item>,
+    pub slots: Vec<Slot>,
+    pub automata: Vec<FieldAutomaton>,
+    pub rules: Vec<Rule>,
+    /// Per event kind: bit mask of fields whose automaton some rule of that kind uses.
+    pub kind_fields: Vec<u32>,
+}
+
+#[derive(Default)]
+struct FieldPatterns {
+    patterns: Vec<Vec<u8>>,
+    index: HashMap<Vec<u8>, usize>,
+    slots: Vec<Vec<u32>>,
+}
+
+#[derive(Default)]
+struct Builder {
+    items: Vec<Item>,
+    slots: Vec<Slot>,
+    fields: BTreeMap<Field, FieldPatterns>,
+    kind_fields: Vec<u32>,
+}
+
+pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
+    let mut b = Builder {
+        kind_fields: vec![0; EventKind::ALL.len()],
+        ..Builder::default()
+    };
+    let mut rules = Vec::with_capacity(docs.len());
+    for (ri, doc) in docs.iter().enumerate() {
+        let ri = u32::try_from(ri).map_err(|_| RuleError::invalid(&doc.id, "too many rules"))?;
+        rules.push(b.rule(ri, doc)?);
+    }
+    let mut automata = Vec::new();
+    for (field, fp) in b.fields {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&fp.patterns)
+            .map_err(|e| {
+                RuleError::invalid("*", format!("automaton for {}: {e}", field.ecs_name()))
+            })?;
+        automata.push(FieldAutomaton {
+            field,
+            ac,
+            pattern_slots: fp.slots,
+        });
+    }
+    Ok(Tables {
+        items: b.items,
+        slots: b.slots,
+        automata,
+        rules,
+        kind_fields: b.kind_fields,
+    })
+}
+
+fn kind_mask(kinds: &[EventKind]) -> u8 {
+    if kinds.is_empty() {
+        return ALL_KINDS;
+    }
+    kinds
+        .iter()
+        .filter_map(|k| EventKind::ALL.iter().position(|x| x == k))
+        .fold(0, |m, i| m | (1 << i))
+}
+
+impl Builder {
+    fn rule(&mut self, ri: u32, doc: &RuleDoc) -> Result<Rule, RuleError> {
+        let id = doc.id.as_str();
+        let kinds = kind_mask(&doc.kinds);
+        let names: Vec<&str> = doc
+            .detection
+            .selections
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let first_item = self.items.len();
+        let mut sels = Vec::with_capacity(names.len());
+        for sel in doc.detection.selections.values() {
+            let maps: &[BTreeMap<String, Value>] = match sel {
+                SelectionDoc::All(m) => std::slice::from_ref(m),
+                SelectionDoc::AnyOf(v) => v,
+            };
+            let mut alts = Vec::with_capacity(maps.len());
+            for map in maps {
+                let mut alt = Vec::with_capacity(map.len());
+                for (key, value) in map {
+                    alt.push(self.item(id, ri, kinds, key, value)?);
+                }
+                alts.push(alt);
+            }
+            sels.push(Selection { alts });
+        }
+        let cond = condition::parse(&doc.detection.condition, &names)
+            .map_err(|e| RuleError::invalid(id, e))?;
+        let mut order = Vec::new();
+        if let Some(c) = &doc.correlation {
+            if c.order.len() > 8 {
+                return Err(RuleError::invalid(
+                    id,
+                    "correlation.order has more than 8 steps",
+                ));
+            }
+            for name in &c.order {
+                match names.iter().position(|n| n == name) {
+                    Some(i) => order.push(i),
+                    None => {
+                        return Err(RuleError::invalid(
+                            id,
+                            format!("correlation.order names unknown selection `{name}`"),
+                        ));
+                    }
+                }
+            }
+        }
+        let gated = self
+            .items
+            .get(first_item..)
+            .unwrap_or_default()
+            .iter()
+            .all(|i| i.test.is_gated());
+        let untouched = cond.eval(&mut |s| {
+            sels.get(s)
+                .is_some_and(|sel| sel.alts.iter().any(Vec::is_empty))
+        });
+        Ok(Rule {
+            kinds,
+            cond,
+            sels,
+            order,
+            gated,
+            untouched,
+        })
+    }
+
+    fn slot(
+        &mut self,
+        field: Field,
+        kinds: u8,
+        rule: u32,
+        pos: Pos,
+        pattern: &[u8],
+        cased: bool,
+    ) -> u32 {
+        let fp = self.fields.entry(field).or_default();
+        let key = pattern.to_ascii_lowercase();
+        let pid = match fp.index.get(&key) {
+            Some(&p) => p,
+            None => {
+                fp.patterns.push(key.clone());
+                fp.slots.push(Vec::new());
+                fp.index.insert(key, fp.patterns.len() - 1);
+                fp.patterns.len() - 1
+            }
+        };
+        let sid = self.slots.len() as u32;
+        if let Some(v) = fp.slots.get_mut(pid) {
+            v.push(sid);
+        }
+        self.slots.push(Slot {
+            rule,
+            pos,
+            cased: cased.then(|| pattern.into()),
+        });
+        for (k, mask) in self.kind_fields.iter_mut().enumerate() {
+            if kinds & (1 << k) != 0 {
+                *mask |= 1 << field as u32;
+            }
+        }
+        sid
+    }
+
+    fn item(
+        &mut self,
+        id: &str,
+        ri: u32,
+        kinds: u8,
+        key: &str,
+        value: &Value,
+    ) -> Result<u32, RuleError> {
+        let mut parts = key.split('|');
+        let fname = parts.next().unwrap_or_default().trim();
+        let field = Field::parse(fname)
+            .ok_or_else(|| RuleError::invalid(id, format!("unknown field `{fname}`")))?;
+        let (mut all, mut cased) = (false, false);
+        let mut op: Option<&str> = None;
+        for m in parts {
+            match m {
+                "all" => all = true,
+                "cased" => cased = true,
+                "contains" | "startswith" | "endswith" | "re" | "cidr" | "gt" | "gte" | "lt"
+                | "lte" | "exists" | "sqli" | "xss" => {
+                    if let Some(prev) = op {
+                        return Err(RuleError::invalid(
+                            id,
+                            format!("`{key}`: modifiers `{prev}` and `{m}` conflict"),
+                        ));
+                    }
+                    op = Some(m);
+                }
+                other => {
+                    return Err(RuleError::invalid(
+                        id,
+                        format!("`{key}`: unknown modifier `{other}`"),
+                    ));
+                }
+            }
+        }
+        let scalars = value.scalars();
+        if scalars.is_empty() {
+            return Err(RuleError::invalid(id, format!("`{key}`: empty value list")));
+        }
+        let texts: Vec<String> = scalars.iter().map(Scalar::to_text).collect();
+        let item_id = self.items.len() as u32;
+        let bad = |what: &str| RuleError::invalid(id, format!("`{key}`: {what}"));
+        let test = match op {
+            Some("exists") => {
+                Test::Exists(bool_of(scalars).ok_or_else(|| bad("exists takes true or false"))?)
+            }
+            Some(d @ ("sqli" | "xss")) => {
+                if field.is_numeric() || field == Field::SourceIp {
+                    return Err(bad("injection detectors need a text field"));
+                }
+                let want = bool_of(scalars).ok_or_else(|| bad("detectors take true or false"))?;
+                let (det, gates) = if d == "sqli" {
+                    (Detector::Sqli, SQLI_GATES)
+                } else {
+                    (Detector::Xss, XSS_GATES)
+                };
+                let start = self.slots.len() as u32;
+                for g in gates {
+                    self.slot(field, kinds, ri, Pos::Contains, g.as_bytes(), false);
+                }
+                Test::Detect {
+                    det,
+                    want,
+                    gate: start..self.slots.len() as u32,
+                }
+            }
+            Some("cidr") => {
+                if field != Field::SourceIp {
+                    return Err(bad("cidr applies to source.ip only"));
+                }
+                let nets = texts
+                    .iter()
+                    .map(|t| {
+                        t.parse::<IpNet>()
+                            .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+                            .map_err(|_| bad(&format!("bad network `{t}`")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Test::Cidr(nets)
+            }
+            Some(n @ ("gt" | "gte" | "lt" | "lte")) => {
+                if !field.is_numeric() {
+                    return Err(bad("numeric comparison on a non-numeric field"));
+                }
+                let op = match n {
+                    "gt" => NumOp::Gt,
+                    "gte" => NumOp::Gte,
+                    "lt" => NumOp::Lt,
+                    _ => NumOp::Lte,
+                };
+                Test::Number {
+                    op,
+                    values: numbers(&texts).ok_or_else(|| bad("needs whole numbers"))?,
+                    all,
+                }
+            }
+            None if field.is_numeric() => match numbers(&texts) {
+                Some(values) => Test::Number {
+                    op: NumOp::Eq,
+                    values,
+                    all,
+                },
+                None => text_test(Pos::Equals, &texts, cased, all),
+            },
+            None if field == Field::SourceIp => {
+                match texts.iter().map(|t| t.parse::<IpAddr>()).collect() {
+                    Ok(ips) => Test::IpEq(ips),
+                    Err(_) => return Err(bad("bad IP address")),
+                }
+            }
+            Some("re") => {
+                let mut res = Vec::with_capacity(texts.len());
+                for t in &texts {
+                    let re = regex::bytes::RegexBuilder::new(t)
+                        .case_insensitive(!cased)
+                        .unicode(false)
+                        .size_limit(4 << 20)
+                        .build()
+                        .map_err(|e| bad(&format!("bad regex: {e}")))?;
+                    let gate = if field.is_numeric() || field == Field::SourceIp {
+                        None
+                    } else {
+                        required_literals(t).map(|lits| {
+                            let start = self.slots.len() as u32;
+                            for l in &lits {
+                                self.slot(field, kinds, ri, Pos::Contains, l, false);
+                            }
+                            start..self.slots.len() as u32
+                        })
+                    };
+                    res.push((re, gate));
+                }
+                Test::Regex { res, all }
+            }
+            Some(o) => {
+                let pos = match o {
+                    "contains" => Pos::Contains,
+                    "startswith" => Pos::StartsWith,
+                    "endswith" => Pos::EndsWith,
+                    _ => return Err(bad("unsupported modifier")),
+                };
+                self.literal_or_text(field, kinds, ri, pos, &texts, cased, all)
+            }
+            None => self.literal_or_text(field, kinds, ri, Pos::Equals, &texts, cased, all),
+        };
+        self.items.push(Item { field, test });
+        Ok(item_id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn literal_or_text(
+        &mut self,
+        field: Field,
+        kinds: u8,
+        rule: u32,
+        pos: Pos,
+        texts: &[String],
+        cased: bool,
+        all: bool,
+    ) -> Test {
+        if field.is_numeric() || field == Field::SourceIp || texts.iter().any(String::is_empty) {
+            return text_test(pos, texts, cased, all);
+        }
+        let start = self.slots.len() as u32;
+        for t in texts {
+            self.slot(field, kinds, rule, pos, t.as_bytes(), cased);
+        }
+        Test::Literal {
+            slots: start..self.slots.len() as u32,
+            all,
+        }
+    }
+}
+
+fn text_test(pos: Pos, texts: &[String], cased: bool, all: bool) -> Test {
+    Test::Text {
+        pos,
+        values: texts.iter().map(|t| t.as_bytes().to_vec()).collect(),
+        cased,
+        all,
+    }
+}
+
+fn bool_of(scalars: &[Scalar]) -> Option<bool> {
+    match scalars {
+        [Scalar::Bool(b)] => Some(*b),
+        [Scalar::Str(s)] if s.eq_ignore_ascii_case("true") => Some(true),
+        [Scalar::Str(s)] if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+fn numbers(texts: &[String]) -> Option<Vec<u64>> {
+    texts.iter().map(|t| t.trim().parse::<u64>().ok()).collect()
+}
+
+/// Literals one of which every match of `pattern` must contain (its possible
+/// prefixes or suffixes, whichever set has the longer shortest member), or
+/// `None` when there is no usable finite set.
+pub(super) fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    [true, false]
+        .into_iter()
+        .filter_map(|prefix| {
+            let mut ex = Extractor::new();
+            ex.kind(if prefix {
+                ExtractKind::Prefix
+            } else {
+                ExtractKind::Suffix
+            });
+            let mut seq = ex.extract(&hir);
+            if prefix {
+                seq.optimize_for_prefix_by_preference();
+            } else {
+                seq.optimize_for_suffix_by_preference();
+            }
+            let lits = seq.literals()?;
+            if lits.is_empty() || lits.iter().any(|l| l.is_empty()) {
+                return None;
+            }
+            let mut out: Vec<Vec<u8>> = lits
+                .iter()
+                .map(|l| l.as_bytes().to_ascii_lowercase())
+                .collect();
+            out.sort();
+            out.dedup();
+            // `union\t`, `union\n`, `union ` ...: one shared stem is a better gate.
+            let stem = common_affix(&out, prefix);
+            if out.len() > 1 && stem.len() >= 3 {
+                return Some(vec![stem]);
+            }
+            Some(out)
+        })
+        .max_by_key(|lits| {
+            // Prefer literals of at least 4 bytes, then fewer of them (fewer automaton hits).
+            let shortest = lits.iter().map(Vec::len).min().unwrap_or(0).min(4);
+            (shortest, std::cmp::Reverse(lits.len()))
+        })
+}
+
+fn common_affix(lits: &[Vec<u8>], prefix: bool) -> Vec<u8> {
+    let Some(first) = lits.first() else {
+        return Vec::new();
+    };
+    let mut n = first.len();
+    for l in lits {
+        let shared = if prefix {
+            first.iter().zip(l).take_while(|(a, b)| a == b).count()
+        } else {
+            first
+                .iter()
+                .rev()
+                .zip(l.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        n = n.min(shared);
+    }
+    let start = if prefix { 0 } else { first.len() - n };
+    first.get(start..start + n).unwrap_or_default().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_literals() {
+        let l = required_literals(r"\bunion\s+(all\s+)?select\b").expect("literal");
+        assert!(
+            l == vec![b"union".to_vec()] || l == vec![b"select".to_vec()],
+            "{l:?}"
+        );
+        let l = required_literals(r"(?:sleep|benchmark)\s*\(").expect("literal");
+        assert!(
+            l.contains(&b"sleep".to_vec()) && l.contains(&b"bench".to_vec()),
+            "{:?}",
+            l.iter()
+                .map(|x| String::from_utf8_lossy(x).into_owned())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(required_literals(r".*"), None);
+        assert_eq!(required_literals(r"\w+"), None);
+    }
+}

@@ -1,0 +1,336 @@
+//! Request text normalisation: undo the encodings attackers use to slip past
+//! literal patterns, so one pattern covers `union select`, `UNION/**/SELECT`,
+//! `%2555nion%2520select` and `&#117;nion select`.
+//!
+//! Case is left alone: the automata are ASCII case-insensitive and regexes run
+//! with `(?i)`, so lowercasing would only cost a copy.
+
+/// Decode passes for nested percent-encoding (`%252e` → `%2e` → `.`). Three
+/// covers triple encoding; more only helps an attacker burn CPU.
+const MAX_PASSES: usize = 3;
+
+/// True when `text` holds nothing normalisation would change, so matching can
+/// use it as it is.
+pub fn is_clean(text: &[u8], plus_as_space: bool) -> bool {
+    let mut prev_space = false;
+    for &b in text {
+        let dirty = match b {
+            b'%' | b'&' | b'\\' | b'*' | 0x7f | 0xc0 | 0xc1 => true,
+            b'+' => plus_as_space,
+            b' ' => prev_space,
+            0..=0x1f => true,
+            _ => false,
+        };
+        if dirty {
+            return false;
+        }
+        prev_space = b == b' ';
+    }
+    true
+}
+
+/// Normalise `input` into `out` (cleared first). `tmp` is a second reusable buffer.
+/// `plus_as_space` applies to query strings (`+` is a space in form encoding).
+pub fn normalise(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(input);
+    for _ in 0..MAX_PASSES {
+        tmp.clear();
+        let changed = url_decode(out, plus_as_space, tmp);
+        std::mem::swap(out, tmp);
+        if !changed {
+            break;
+        }
+    }
+    if memchr::memchr(b'&', out).is_some() {
+        tmp.clear();
+        if html_decode(out, tmp) {
+            std::mem::swap(out, tmp);
+            // An entity may have hidden one more percent-encoding layer.
+            tmp.clear();
+            if url_decode(out, false, tmp) {
+                std::mem::swap(out, tmp);
+            }
+        }
+    }
+    tmp.clear();
+    tidy(out, tmp);
+    std::mem::swap(out, tmp);
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex_at(s: &[u8], i: usize) -> Option<u8> {
+    let hi = hex(*s.get(i)?)?;
+    let lo = hex(*s.get(i + 1)?)?;
+    Some((hi << 4) | lo)
+}
+
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+/// `%xx`, `%uXXXX` and (optionally) `+`. Returns whether anything was decoded.
+fn url_decode(s: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
+    let mut changed = false;
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        if b == b'%' {
+            if let Some(v) = hex_at(s, i + 1) {
+                out.push(v);
+                i += 3;
+                changed = true;
+                continue;
+            }
+            if matches!(s.get(i + 1), Some(b'u' | b'U'))
+                && let (Some(hi), Some(lo)) = (hex_at(s, i + 2), hex_at(s, i + 4))
+            {
+                let code = (u32::from(hi) << 8) | u32::from(lo);
+                // IIS maps full-width forms (U+FF01..U+FF5E) onto ASCII.
+                let code = if (0xff01..=0xff5e).contains(&code) {
+                    code - 0xfee0
+                } else {
+                    code
+                };
+                push_char(out, char::from_u32(code).unwrap_or('\u{fffd}'));
+                i += 6;
+                changed = true;
+                continue;
+            }
+        } else if b == b'+' && plus_as_space {
+            out.push(b' ');
+            i += 1;
+            changed = true;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    changed
+}
+
+const NAMED_ENTITIES: &[(&[u8], u8)] = &[
+    (b"lt", b'<'),
+    (b"gt", b'>'),
+    (b"quot", b'"'),
+    (b"apos", b'\''),
+    (b"amp", b'&'),
+    (b"colon", b':'),
+    (b"lpar", b'('),
+    (b"rpar", b')'),
+    (b"sol", b'/'),
+    (b"bsol", b'\\'),
+    (b"semi", b';'),
+    (b"equals", b'='),
+    (b"grave", b'`'),
+    (b"tab", b'\t'),
+    (b"newline", b'\n'),
+    (b"nbsp", b' '),
+    (b"period", b'.'),
+    (b"comma", b','),
+    (b"excl", b'!'),
+    (b"num", b'#'),
+    (b"dollar", b'$'),
+    (b"percnt", b'%'),
+    (b"lsqb", b'['),
+    (b"rsqb", b']'),
+    (b"lcub", b'{'),
+    (b"rcub", b'}'),
+    (b"vert", b'|'),
+    (b"plus", b'+'),
+];
+
+/// HTML character references: `&lt;`, `&#60;`, `&#x3c;` (the `;` is optional
+/// for numeric ones, as browsers accept). Returns whether anything was decoded.
+fn html_decode(s: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut changed = false;
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        if b == b'&'
+            && let Some((c, used)) = entity(s.get(i + 1..).unwrap_or_default())
+        {
+            push_char(out, c);
+            i += 1 + used;
+            changed = true;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    changed
+}
+
+/// Parse the reference after `&`: (character, bytes consumed).
+fn entity(s: &[u8]) -> Option<(char, usize)> {
+    if s.first() == Some(&b'#') {
+        let (radix, start) = match s.get(1) {
+            Some(b'x' | b'X') => (16, 2),
+            _ => (10, 1),
+        };
+        let mut end = start;
+        let mut code: u32 = 0;
+        while let Some(d) = s.get(end).and_then(|&b| (b as char).to_digit(radix)) {
+            code = code.saturating_mul(radix).saturating_add(d);
+            end += 1;
+            if end - start > 8 {
+                break;
+            }
+        }
+        if end == start {
+            return None;
+        }
+        let used = if s.get(end) == Some(&b';') {
+            end + 1
+        } else {
+            end
+        };
+        return Some((char::from_u32(code).unwrap_or('\u{fffd}'), used));
+    }
+    let name_len = s
+        .iter()
+        .take(8)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    if s.get(name_len) != Some(&b';') {
+        return None;
+    }
+    let name = s.get(..name_len)?;
+    NAMED_ENTITIES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, c)| (char::from(*c), name_len + 1))
+}
+
+/// The final single pass: overlong UTF-8 for `.` `/` `\`, backslash to slash,
+/// SQL comment markers and whitespace/control runs to one space (a run with a
+/// line break becomes `\n`, a command separator), other control bytes dropped.
+fn tidy(s: &[u8], out: &mut Vec<u8>) {
+    // 0 = none, 1 = space, 2 = newline pending.
+    let mut pending: u8 = 0;
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        let mut next = i + 1;
+        let mapped = match b {
+            0xc0 | 0xc1 => match s.get(i + 1) {
+                Some(0xae) => {
+                    next = i + 2;
+                    Some(b'.')
+                }
+                Some(0xaf) => {
+                    next = i + 2;
+                    Some(b'/')
+                }
+                Some(0x9c) => {
+                    next = i + 2;
+                    Some(b'/')
+                }
+                _ => Some(b),
+            },
+            b'\\' => Some(b'/'),
+            b'/' if s.get(i + 1) == Some(&b'*') => {
+                // `/*` and MySQL's executable `/*!50000`: keep the content, drop the marker.
+                next = i + 2;
+                if s.get(next) == Some(&b'!') {
+                    next += 1;
+                    while s.get(next).is_some_and(u8::is_ascii_digit) {
+                        next += 1;
+                    }
+                }
+                pending = pending.max(1);
+                None
+            }
+            b'*' if s.get(i + 1) == Some(&b'/') => {
+                next = i + 2;
+                pending = pending.max(1);
+                None
+            }
+            b'\n' | b'\r' => {
+                pending = 2;
+                None
+            }
+            b' ' | b'\t' | 0x0b | 0x0c => {
+                pending = pending.max(1);
+                None
+            }
+            0..=0x1f | 0x7f => None,
+            _ => Some(b),
+        };
+        if let Some(c) = mapped {
+            match pending {
+                1 if !out.is_empty() => out.push(b' '),
+                2 => out.push(b'\n'),
+                _ => {}
+            }
+            pending = 0;
+            out.push(c);
+        }
+        i = next;
+    }
+    match pending {
+        1 if !out.is_empty() => out.push(b' '),
+        2 => out.push(b'\n'),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str, plus: bool) -> String {
+        let (mut out, mut tmp) = (Vec::new(), Vec::new());
+        normalise(s.as_bytes(), plus, &mut out, &mut tmp);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn clean_text_needs_no_work() {
+        assert!(is_clean(b"/index.html", true));
+        assert!(is_clean(b"Mozilla/5.0 (X11; Linux)", false));
+        assert!(!is_clean(b"a=1+2", true));
+        assert!(is_clean(b"a=1+2", false));
+        assert!(!is_clean(b"%27", false));
+        assert!(!is_clean(b"a  b", false));
+        assert!(!is_clean(b"a\0b", false));
+    }
+
+    #[test]
+    fn nested_percent_encoding() {
+        assert_eq!(norm("%2527%20or%25201=1", false), "' or 1=1");
+        assert_eq!(norm("%25252e%25252e%25252f", false), "../");
+        assert_eq!(norm("q=a+b", true), "q=a b");
+        assert_eq!(norm("%u003cscript%u003e", false), "<script>");
+        assert_eq!(norm("%uff1cscript", false), "<script");
+        assert_eq!(norm("%zz%", false), "%zz%");
+    }
+
+    #[test]
+    fn html_entities() {
+        assert_eq!(norm("&lt;img src=x&gt;", false), "<img src=x>");
+        assert_eq!(norm("&#60;&#x3C;&#x3c", false), "<<<");
+        assert_eq!(
+            norm("javascript&colon;alert&lpar;1&rpar;", false),
+            "javascript:alert(1)"
+        );
+        assert_eq!(norm("a&b=c&unknown;", false), "a&b=c&unknown;");
+    }
+
+    #[test]
+    fn comments_whitespace_slashes_controls() {
+        assert_eq!(norm("UNION/**/SELECT", false), "UNION SELECT");
+        assert_eq!(norm("/*!50000union*/ select", false), "union select");
+        assert_eq!(norm("a \t\t b", false), "a b");
+        assert_eq!(norm("x%0a%0did", false), "x\nid");
+        assert_eq!(norm("..\\..\\windows", false), "../../windows");
+        assert_eq!(norm("/etc/passwd%00.jpg", false), "/etc/passwd.jpg");
+        assert_eq!(norm("%c0%ae%c0%ae%c0%af", false), "../");
+    }
+}
