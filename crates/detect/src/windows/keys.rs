@@ -1,0 +1,331 @@
+//! Group-by keys and the per-rule map of window state they index.
+//!
+//! A key is the group-by values encoded into bytes in a reusable buffer, so
+//! looking up an existing key allocates nothing; only a new key is boxed.
+//! State is held in two generations: a key idle for a whole generation
+//! (at least the rule's idle time) is dropped when the generations rotate, so
+//! eviction costs O(1) amortised and needs no per-key timer.
+
+use hashbrown::HashMap;
+use secmo_event::{Event, Field};
+use std::hash::{BuildHasher, Hasher};
+
+/// Keys held per rule at most (plus one, see [`Keyed::room`]).
+pub const MAX_KEYS_PER_RULE: usize = 100_000;
+/// Text group-by values longer than this are keyed by their prefix and a hash of the whole.
+const MAX_KEY_TEXT: usize = 128;
+
+/// One group-by item: a field, or the first of several fields that has a value
+/// (`source.ip|user.name` in a rule: the IP, else the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPart {
+    Field(Field),
+    FirstOf(Vec<Field>),
+}
+
+impl KeyPart {
+    pub fn parse(spec: &str) -> Option<KeyPart> {
+        let fields: Option<Vec<Field>> = spec.split('|').map(|f| Field::parse(f.trim())).collect();
+        let mut fields = fields?;
+        match fields.len() {
+            0 => None,
+            1 => fields.pop().map(KeyPart::Field),
+            _ => Some(KeyPart::FirstOf(fields)),
+        }
+    }
+}
+
+/// Hashes field values (distinct counting) with a per-process random key, so an
+/// attacker cannot precompute colliding values to hide among.
+#[derive(Debug, Clone, Default)]
+pub struct ValueHasher {
+    state: std::hash::RandomState,
+}
+
+impl ValueHasher {
+    /// The hash of `field`'s value in `ev`, or `None` when the event has no value.
+    pub fn hash(&self, ev: &Event, field: Field) -> Option<u64> {
+        let mut h = self.state.build_hasher();
+        match field {
+            Field::SourceIp => std::hash::Hash::hash(&ev.source_ip?, &mut h),
+            Field::Url => {
+                if ev.path.is_empty() && ev.query.is_empty() {
+                    return None;
+                }
+                h.write(ev.path.as_bytes());
+                h.write_u8(b'?');
+                h.write(ev.query.as_bytes());
+            }
+            f if f.is_numeric() => h.write_u64(ev.number(f)?),
+            f => {
+                let text = ev.text(f);
+                if text.is_empty() {
+                    return None;
+                }
+                h.write(text.as_bytes());
+            }
+        }
+        Some(h.finish())
+    }
+
+    fn hash_bytes(&self, b: &[u8]) -> u64 {
+        let mut h = self.state.build_hasher();
+        h.write(b);
+        h.finish()
+    }
+}
+
+/// Encode the group-by values of `ev` into `buf`. False when a value is absent
+/// (a per-IP rule cannot attribute an event without an IP, so it is skipped).
+pub fn encode(parts: &[KeyPart], ev: &Event, hasher: &ValueHasher, buf: &mut Vec<u8>) -> bool {
+    buf.clear();
+    for part in parts {
+        let ok = match part {
+            KeyPart::Field(f) => encode_field(*f, ev, hasher, buf),
+            KeyPart::FirstOf(fs) => fs.iter().any(|f| encode_field(*f, ev, hasher, buf)),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn encode_field(field: Field, ev: &Event, hasher: &ValueHasher, buf: &mut Vec<u8>) -> bool {
+    // A tag per field keeps `FirstOf` alternatives from colliding (IP vs user).
+    let tag = field as u8;
+    match field {
+        Field::SourceIp => match ev.source_ip {
+            Some(std::net::IpAddr::V4(ip)) => {
+                buf.push(tag);
+                buf.push(4);
+                buf.extend_from_slice(&ip.octets());
+                true
+            }
+            Some(std::net::IpAddr::V6(ip)) => {
+                buf.push(tag);
+                buf.push(6);
+                buf.extend_from_slice(&ip.octets());
+                true
+            }
+            None => false,
+        },
+        Field::Url => {
+            if ev.path.is_empty() && ev.query.is_empty() {
+                return false;
+            }
+            buf.push(tag);
+            push_text(ev.path.as_bytes(), hasher, buf);
+            push_text(ev.query.as_bytes(), hasher, buf);
+            true
+        }
+        f if f.is_numeric() => match ev.number(f) {
+            Some(n) if f != Field::Status || n != 0 => {
+                buf.push(tag);
+                buf.extend_from_slice(&n.to_le_bytes());
+                true
+            }
+            _ => false,
+        },
+        f => {
+            let text = ev.text(f);
+            if text.is_empty() {
+                return false;
+            }
+            buf.push(tag);
+            push_text(text.as_bytes(), hasher, buf);
+            true
+        }
+    }
+}
+
+fn push_text(b: &[u8], hasher: &ValueHasher, buf: &mut Vec<u8>) {
+    if b.len() <= MAX_KEY_TEXT {
+        buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        buf.extend_from_slice(b);
+    } else {
+        // Bounded key size whatever the value's length.
+        buf.extend_from_slice(&u32::MAX.to_le_bytes());
+        buf.extend_from_slice(b.get(..MAX_KEY_TEXT).unwrap_or(b));
+        buf.extend_from_slice(&hasher.hash_bytes(b).to_le_bytes());
+    }
+}
+
+/// Window state of one key.
+#[derive(Debug)]
+pub struct Entry<S> {
+    /// Newest event time counted for the key.
+    pub last_ms: i64,
+    /// The key's window crossed its threshold: its further events are alert events.
+    pub firing: bool,
+    pub held: super::Held,
+    pub state: S,
+}
+
+/// Per-rule keyed state with generational eviction and a hard cap.
+#[derive(Debug)]
+pub struct Keyed<S> {
+    current: HashMap<Box<[u8]>, Entry<S>>,
+    previous: HashMap<Box<[u8]>, Entry<S>>,
+    /// Watermark when the current generation began.
+    generation_start: Option<i64>,
+    /// How long a key may stay idle before it is forgotten.
+    idle_ms: i64,
+    cap: usize,
+}
+
+impl<S: Default> Keyed<S> {
+    pub fn new(idle_ms: i64, cap: usize) -> Keyed<S> {
+        Keyed {
+            current: HashMap::new(),
+            previous: HashMap::new(),
+            generation_start: None,
+            idle_ms,
+            cap: cap.max(1),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    /// Move time forward to `watermark` (the newest event time seen). A key in
+    /// the previous generation was idle for at least one generation (>= idle time)
+    /// when the next rotation drops it.
+    pub fn advance(&mut self, watermark: i64) {
+        match self.generation_start {
+            None => self.generation_start = Some(watermark),
+            Some(start) if watermark.saturating_sub(start) >= self.idle_ms => {
+                self.rotate();
+                self.generation_start = Some(watermark);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn rotate(&mut self) {
+        std::mem::swap(&mut self.current, &mut self.previous);
+        self.current.clear();
+    }
+
+    /// Make room for one new key. At the cap, the previous generation (keys not
+    /// seen since the last rotation: the oldest) is dropped wholesale; if there is
+    /// none, the current generation becomes the previous one. So at most `cap + 1`
+    /// keys are held, and under a flood of new keys (spoofed or distributed
+    /// sources) the oldest keys' partial windows are forgotten first; alerts
+    /// already raised stay in the alert book.
+    fn room(&mut self) {
+        if self.len() >= self.cap {
+            if self.previous.is_empty() {
+                self.rotate();
+            } else {
+                self.previous.clear();
+            }
+        }
+    }
+
+    /// The state for `key` at event time `ts`, created if absent. State idle for
+    /// the rule's idle time, or a jump back in time beyond it (the next input is
+    /// older: a new stream), starts afresh, so results do not depend on when the
+    /// generations happened to rotate.
+    pub fn touch(&mut self, key: &[u8], ts: i64) -> Option<&mut Entry<S>> {
+        if !self.current.contains_key(key) {
+            let moved = self.previous.remove_entry(key);
+            self.room();
+            let (k, e) = moved.unwrap_or_else(|| (Box::from(key), fresh(ts)));
+            self.current.insert(k, e);
+        }
+        let idle_ms = self.idle_ms;
+        let entry = self.current.get_mut(key)?;
+        let gap = ts.saturating_sub(entry.last_ms);
+        if gap >= idle_ms || gap <= -idle_ms {
+            *entry = fresh(ts);
+        }
+        entry.last_ms = entry.last_ms.max(ts);
+        Some(entry)
+    }
+}
+
+fn fresh<S: Default>(ts: i64) -> Entry<S> {
+    Entry {
+        last_ms: ts,
+        firing: false,
+        held: super::Held::default(),
+        state: S::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev_ip(ip: &str) -> Event<'static> {
+        Event {
+            source_ip: ip.parse().ok(),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn keys_encode_values_and_skip_absent_ones() {
+        let h = ValueHasher::default();
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let ip = [KeyPart::Field(Field::SourceIp)];
+        assert!(encode(&ip, &ev_ip("10.0.0.1"), &h, &mut a));
+        assert!(encode(&ip, &ev_ip("10.0.0.2"), &h, &mut b));
+        assert_ne!(a, b);
+        assert!(!encode(&ip, &Event::default(), &h, &mut a));
+        assert!(encode(&[], &Event::default(), &h, &mut a), "global key");
+
+        let either = [KeyPart::parse("source.ip|user.name").expect("valid")];
+        let user = Event {
+            user: "admin".into(),
+            ..Event::default()
+        };
+        assert!(encode(&either, &user, &h, &mut a));
+        assert!(encode(&either, &ev_ip("10.0.0.1"), &h, &mut b));
+        assert_ne!(a, b);
+        assert_eq!(KeyPart::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn long_text_keys_are_bounded() {
+        let h = ValueHasher::default();
+        let long = "u".repeat(10_000);
+        let e = Event {
+            user: long.as_str().into(),
+            ..Event::default()
+        };
+        let mut buf = Vec::new();
+        assert!(encode(&[KeyPart::Field(Field::User)], &e, &h, &mut buf));
+        assert!(buf.len() < 200);
+    }
+
+    #[test]
+    fn idle_keys_are_reset_and_rotated_out() {
+        let mut k: Keyed<u32> = Keyed::new(1_000, 10);
+        k.advance(0);
+        if let Some(e) = k.touch(b"a", 0) {
+            e.state = 7;
+        }
+        k.advance(500);
+        assert_eq!(k.touch(b"a", 500).map(|e| e.state), Some(7));
+        // Idle for the whole idle time: fresh state.
+        assert_eq!(k.touch(b"a", 1_500).map(|e| e.state), Some(0));
+        k.advance(1_500);
+        k.advance(3_000);
+        assert_eq!(k.len(), 0, "idle for two generations: dropped");
+    }
+
+    #[test]
+    fn cap_bounds_the_number_of_keys() {
+        let mut k: Keyed<u8> = Keyed::new(1_000_000, 100);
+        for i in 0u32..10_000 {
+            assert!(k.touch(&i.to_le_bytes(), 0).is_some());
+            assert!(k.len() <= 101);
+        }
+        // The newest key survives.
+        assert!(k.current.contains_key(&9_999u32.to_le_bytes()[..]));
+    }
+}
