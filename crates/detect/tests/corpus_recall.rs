@@ -1,0 +1,385 @@
+//! Recall of the built-in web-attack rules on the external corpus, and their
+//! false-positive rate on benign traffic. Measures; never special-cases lines.
+
+use secmo_detect::rules::schema::RuleDoc;
+use secmo_detect::signatures::{Hit, Matcher, Scratch};
+use secmo_detect::{Category, Event, EventKind, RuleSet};
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+fn corpus() -> PathBuf {
+    std::env::var_os("SECMO_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpus"
+            ))
+        })
+}
+
+fn read(rel: &str) -> String {
+    let p = corpus().join(rel);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("corpus file {}: {e}", p.display()));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Signature rules only: correlated rules' detections are not alerts on their own.
+struct Rules {
+    docs: Vec<RuleDoc>,
+    matcher: Matcher,
+}
+
+fn rules() -> Rules {
+    let set = RuleSet::builtin().expect("built-in rules load");
+    let docs: Vec<RuleDoc> = set
+        .enabled()
+        .filter(|d| d.correlation.is_none())
+        .cloned()
+        .collect();
+    let matcher = Matcher::compile(&docs).expect("built-in rules compile");
+    Rules { docs, matcher }
+}
+
+impl Rules {
+    fn categories(
+        &self,
+        ev: &Event,
+        scratch: &mut Scratch,
+        hits: &mut Vec<Hit>,
+    ) -> Vec<(Category, String)> {
+        hits.clear();
+        self.matcher.matches(ev, scratch, hits);
+        hits.iter()
+            .filter_map(|h| self.docs.get(h.rule as usize))
+            .map(|d| (d.category, d.id.clone()))
+            .collect()
+    }
+}
+
+/// `urllib.parse.quote(p, safe="/?=&%:+,;@")`, as the corpus README asks.
+fn quote(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for &b in p.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"_.-~/?=&%:+,;@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A request carrying `payload` the way the README describes: a path when it
+/// starts with `/`, a query string when it has `=`, else `/?q=<payload>`.
+fn request(payload: &str) -> (String, String) {
+    let p = quote(payload.strip_prefix('?').unwrap_or(payload));
+    if p.starts_with('/') {
+        match p.split_once('?') {
+            Some((path, q)) => (path.to_string(), q.to_string()),
+            None => (p, String::new()),
+        }
+    } else if p.contains('=') {
+        ("/search".to_string(), p)
+    } else {
+        ("/".to_string(), format!("q={p}"))
+    }
+}
+
+fn http_event<'a>(path: &'a str, query: &'a str, ua: &'a str) -> Event<'a> {
+    Event {
+        kind: EventKind::Http,
+        method: Cow::Borrowed("GET"),
+        path: Cow::Borrowed(path),
+        query: Cow::Borrowed(query),
+        user_agent: Cow::Borrowed(ua),
+        status: 200,
+        ..Event::default()
+    }
+}
+
+struct Recall {
+    file: &'static str,
+    flagged: usize,
+    total: usize,
+    missed: Vec<String>,
+}
+
+fn recall(r: &Rules, file: &'static str, want: Category, in_user_agent: bool) -> Recall {
+    let text = read(file);
+    let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
+    let mut out = Recall {
+        file,
+        flagged: 0,
+        total: 0,
+        missed: Vec::new(),
+    };
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        out.total += 1;
+        let cats = if in_user_agent {
+            r.categories(&http_event("/", "", line), &mut scratch, &mut hits)
+        } else {
+            let (path, query) = request(line);
+            r.categories(&http_event(&path, &query, ""), &mut scratch, &mut hits)
+        };
+        if cats.iter().any(|(c, _)| *c == want) {
+            out.flagged += 1;
+        } else {
+            out.missed.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// Per-file recall floors. 0.95 is the target; a lower floor is the achieved
+/// value rounded down, where generalising rules could not reach 95% without
+/// special-casing payloads (see the report table printed by the test).
+const RECALL: &[(&str, Category, bool, f64)] = &[
+    ("web-attacks/sqli.txt", Category::Sqli, false, 0.95),
+    ("web-attacks/xss.txt", Category::Xss, false, 0.95),
+    (
+        "web-attacks/path-traversal.txt",
+        Category::PathTraversal,
+        false,
+        0.95,
+    ),
+    (
+        "web-attacks/command-injection.txt",
+        Category::CommandInjection,
+        false,
+        0.95,
+    ),
+    (
+        "web-attacks/gotestwaf/sqli.txt",
+        Category::Sqli,
+        false,
+        0.95,
+    ),
+    ("web-attacks/gotestwaf/xss.txt", Category::Xss, false, 0.95),
+    (
+        "web-attacks/gotestwaf/path-traversal.txt",
+        Category::PathTraversal,
+        false,
+        0.95,
+    ),
+    (
+        "web-attacks/gotestwaf/command-injection.txt",
+        Category::CommandInjection,
+        false,
+        0.95,
+    ),
+    ("web-attacks/nemesida/sqli.txt", Category::Sqli, false, 0.95),
+    ("web-attacks/nemesida/xss.txt", Category::Xss, false, 0.95),
+    (
+        "web-attacks/nemesida/path-traversal.txt",
+        Category::PathTraversal,
+        false,
+        0.95,
+    ),
+    (
+        "web-attacks/nemesida/command-injection.txt",
+        Category::CommandInjection,
+        false,
+        0.95,
+    ),
+    (
+        "web-attacks/nemesida/sensitive-path-probe.txt",
+        Category::SensitiveFile,
+        false,
+        0.95,
+    ),
+    (
+        "web-attacks/scanner-user-agents.txt",
+        Category::Scanner,
+        true,
+        0.95,
+    ),
+    (
+        "web-attacks/gotestwaf/scanner-or-malicious-user-agent.txt",
+        Category::Scanner,
+        true,
+        0.95,
+    ),
+];
+
+#[test]
+fn web_attack_recall_per_file() {
+    let r = rules();
+    let mut failures = Vec::new();
+    println!(
+        "{:<60} {:>7} {:>7} {:>8}",
+        "file", "flagged", "lines", "recall"
+    );
+    for &(file, want, ua, floor) in RECALL {
+        let rec = recall(&r, file, want, ua);
+        let share = rec.flagged as f64 / rec.total.max(1) as f64;
+        println!(
+            "{:<60} {:>7} {:>7} {:>7.1}%",
+            rec.file,
+            rec.flagged,
+            rec.total,
+            share * 100.0
+        );
+        if std::env::var_os("SECMO_SHOW_MISSED").is_some() {
+            for m in &rec.missed {
+                println!("    missed: {m}");
+            }
+        }
+        assert!(rec.total > 0, "{file} is empty");
+        if share < floor {
+            failures.push(format!(
+                "{file}: {:.1}% < {:.1}%",
+                share * 100.0,
+                floor * 100.0
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "recall below floor: {failures:?}");
+}
+
+/// Share of look-alike payloads flagged with any category.
+fn look_alike_rate(r: &Rules, lines: &[String], label: &str) -> f64 {
+    let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
+    let mut flagged = 0;
+    for line in lines {
+        let (path, query) = request(line);
+        let cats = r.categories(&http_event(&path, &query, ""), &mut scratch, &mut hits);
+        if !cats.is_empty() {
+            flagged += 1;
+            if std::env::var_os("SECMO_SHOW_MISSED").is_some() {
+                println!("    {label} flagged by {cats:?}: {line}");
+            }
+        }
+    }
+    let rate = flagged as f64 / lines.len().max(1) as f64;
+    println!(
+        "{label:<40} {flagged:>5} / {:>5} flagged = {:.1}%",
+        lines.len(),
+        rate * 100.0
+    );
+    rate
+}
+
+#[test]
+fn look_alike_false_positive_rates() {
+    let r = rules();
+    let plain = |f: &str| -> Vec<String> {
+        read(f)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let crs: Vec<String> = read("benign/crs-fp-regression.tsv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.splitn(3, '\t').nth(2))
+        .map(str::to_string)
+        .collect();
+    let gtw = look_alike_rate(
+        &r,
+        &plain("benign/gotestwaf-false-pos.txt"),
+        "gotestwaf-false-pos",
+    );
+    let nem = look_alike_rate(
+        &r,
+        &plain("benign/nemesida-false-pos.txt"),
+        "nemesida-false-pos",
+    );
+    let crs = look_alike_rate(&r, &crs, "crs-fp-regression");
+    // These lists are built to sit right next to attacks (SQL keywords in prose,
+    // CRS "must not fire" cases, some of which are attacks aimed at another CRS
+    // rule), so the ceiling is looser than for real traffic.
+    assert!(gtw <= 0.05, "gotestwaf look-alikes: {gtw}");
+    assert!(nem <= 0.15, "nemesida look-alikes: {nem}");
+    assert!(crs <= 0.10, "crs fp regression: {crs}");
+}
+
+/// The request target, referrer and user agent of a combined-format access line.
+fn access_fields(line: &str) -> Option<(String, String, String, String)> {
+    let mut quoted = line.split('"').skip(1).step_by(2);
+    let request = quoted.next()?;
+    let referrer = quoted.next().unwrap_or("-");
+    let ua = quoted.next().unwrap_or("-");
+    let mut parts = request.split(' ');
+    let _method = parts.next()?;
+    let target = parts.next()?;
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let dash = |s: &str| {
+        if s == "-" {
+            String::new()
+        } else {
+            s.to_string()
+        }
+    };
+    Some((
+        path.to_string(),
+        query.to_string(),
+        dash(referrer),
+        dash(ua),
+    ))
+}
+
+/// Flagged lines of a real access log, by 1-based line number.
+fn flagged_access_lines(r: &Rules, file: &str) -> (usize, Vec<(usize, Vec<(Category, String)>)>) {
+    let text = read(file);
+    let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
+    let mut total = 0;
+    let mut flagged = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some((path, query, referrer, ua)) = access_fields(line) else {
+            continue;
+        };
+        total += 1;
+        let mut ev = http_event(&path, &query, &ua);
+        ev.referrer = Cow::Borrowed(&referrer);
+        let cats = r.categories(&ev, &mut scratch, &mut hits);
+        if !cats.is_empty() {
+            flagged.push((i + 1, cats));
+        }
+    }
+    (total, flagged)
+}
+
+/// Hits in the real logs that were checked by hand and are genuine probes
+/// (line number, why). Everything else flagged counts as a false positive.
+const GENUINE_APACHE: &[(usize, &str)] = &[];
+const GENUINE_SHOP: &[(usize, &str)] = &[];
+
+#[test]
+fn real_access_logs_false_positive_rate() {
+    let r = rules();
+    for (file, genuine) in [
+        ("benign/elastic-examples-apache_logs.log", GENUINE_APACHE),
+        ("benign/lnav-shop_access_log.log", GENUINE_SHOP),
+    ] {
+        let (total, flagged) = flagged_access_lines(&r, file);
+        let text = read(file);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut fps = 0;
+        for (n, cats) in &flagged {
+            let known = genuine.iter().any(|(g, _)| g == n);
+            if !known {
+                fps += 1;
+            }
+            println!(
+                "{file}:{n} {} {cats:?} {}",
+                if known { "probe" } else { "FP" },
+                lines.get(n - 1).copied().unwrap_or_default()
+            );
+        }
+        let rate = fps as f64 / total.max(1) as f64;
+        println!(
+            "{file}: {fps} false positives in {total} lines = {:.3}%",
+            rate * 100.0
+        );
+        assert!(total > 900, "{file}: only {total} access lines parsed");
+        assert!(rate <= 0.001, "{file}: false-positive rate {rate}");
+        for (n, why) in genuine {
+            assert!(
+                flagged.iter().any(|(f, _)| f == n),
+                "{file}:{n} ({why}) is no longer flagged"
+            );
+        }
+    }
+}
