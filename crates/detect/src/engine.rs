@@ -131,6 +131,11 @@ impl Engine {
         }
     }
 
+    /// The first and last event timestamps seen so far (ms since the epoch).
+    pub fn period(&self) -> (Option<i64>, Option<i64>) {
+        (self.first_ts, self.last_ts)
+    }
+
     /// Close every window and build the report.
     pub fn finish(mut self, inputs: Vec<InputSummary>) -> Report {
         self.windows.finish(&mut self.alerts);
