@@ -85,7 +85,10 @@ fn zone(rest: &str) -> (i32, &str) {
         Some(off) => (off, tail),
         // An unknown all-caps abbreviation is still a zone: treated as UTC,
         // which is wrong by a few hours at most and keeps the line.
-        None if (2..=5).contains(&name.len()) && name.bytes().all(|c| c.is_ascii_uppercase()) => {
+        None if (2..=5).contains(&name.len())
+            && name.bytes().all(|c| c.is_ascii_uppercase())
+            && !SEVERITIES.contains(&name) =>
+        {
             (0, tail)
         }
         None => (0, rest),
@@ -282,6 +285,12 @@ fn read_prefix<'a>(prefix: &'a str, ev: &mut Event<'a>) {
     if let Some(c) = client {
         ev.source_ip = parse_ip(c);
     }
+    if client.is_none() {
+        // `%h` alone: a bare address token.
+        ev.source_ip = prefix
+            .split([' ', ','])
+            .find_map(|t| parse_ip(t.trim_end_matches(':')));
+    }
     if user.is_some() {
         return;
     }
@@ -294,10 +303,13 @@ fn read_prefix<'a>(prefix: &'a str, ev: &mut Event<'a>) {
         if client.is_none() && start > 0 {
             let before = head.get(..start - 1).unwrap_or("");
             let host = before.rsplit(':').next().unwrap_or("");
-            ev.source_ip = parse_ip(host).or_else(|| {
+            let rds = parse_ip(host).or_else(|| {
                 // IPv6 `:2001:db8::1(5432):` holds colons: take from the zone's colon.
                 before.split_once(':').and_then(|(_, h)| parse_ip(h))
             });
+            if rds.is_some() {
+                ev.source_ip = rds;
+            }
         }
     }
 }
@@ -505,6 +517,31 @@ mod tests {
             .is_err()
         );
         assert!(p.parse("2024-01-01 12:00:00 UTC [1] LOG").is_err());
+    }
+
+    #[test]
+    fn bare_client_address_and_severity_without_zone() {
+        let ev = parse(
+            "2024-01-01 12:00:00 UTC 192.0.2.9 [77] LOG:  connection authorized: user=a database=b",
+        );
+        assert_eq!(ev.source_ip, "192.0.2.9".parse().ok());
+        let ev = parse("2024-01-01 12:00:00 UTC 192.0.2.9 [77] bob@db LOG:  x");
+        assert_eq!(
+            (ev.source_ip, ev.user.as_ref()),
+            ("192.0.2.9".parse().ok(), "bob")
+        );
+        let ev = parse("2024-01-01 12:00:00 UTC:[2001:db8::1](5432):bob@db:[1]:LOG:  x");
+        assert_eq!(
+            (ev.source_ip, ev.user.as_ref()),
+            ("2001:db8::1".parse().ok(), "bob")
+        );
+        let ev = parse("2024-01-01 12:00:00 UTC:2001:db8::1(5432):bob@db:[1]:LOG:  x");
+        assert_eq!(
+            (ev.source_ip, ev.user.as_ref()),
+            ("2001:db8::1".parse().ok(), "bob")
+        );
+        let ev = parse("2024-01-01 12:00:00 LOG:  checkpoint starting: time");
+        assert_eq!(ev.message, "checkpoint starting: time");
     }
 
     #[test]

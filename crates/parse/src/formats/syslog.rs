@@ -251,6 +251,8 @@ fn parse_3164_tail(s: &str) -> Result<Event<'_>, ParseError> {
 fn split_tag<'a>(tag: &'a str, msg: &'a str) -> Option<(&'a str, &'a str)> {
     let name = tag.strip_suffix(':')?;
     let name = match name.split_once('[') {
+        // Heroku logplex tags database lines `app[postgres.4882]`.
+        Some(("app", pid)) if pid.starts_with("postgres.") => pid.get(..8).unwrap_or(""),
         Some((n, pid)) if pid.ends_with(']') => n,
         Some(_) => return None,
         None => name,
@@ -346,11 +348,12 @@ fn classify<'a>(ev: &mut Event<'a>) {
 /// An address as logs print it: bare, `[v6]`, or with a `(port)` or `%zone`
 /// suffix. Hostnames and `[local]` give `None`.
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.split_once('(').map_or(s, |(a, _)| a);
     let s = s
         .strip_prefix('[')
         .and_then(|r| r.strip_suffix(']'))
         .unwrap_or(s);
-    let s = s.split_once('(').map_or(s, |(a, _)| a);
+    let s = s.split_once('%').map_or(s, |(a, _)| a);
     if s.is_empty() || s.len() > 45 {
         return None;
     }

@@ -215,6 +215,11 @@ fn sshd_invalid_user_and_too_many() {
         (ev.action, ev.user.as_ref(), ev.source_ip),
         (Action::TooManyFailures, "root", ip("9.9.9.9"))
     );
+    let ev = sshd("Disconnecting: Too many authentication failures for root [preauth]");
+    assert_eq!(
+        (ev.action, ev.user.as_ref()),
+        (Action::TooManyFailures, "root")
+    );
     let ev = sshd("input_userauth_request: invalid user pi [preauth]");
     assert_eq!((ev.action, ev.user.as_ref()), (Action::None, "pi"));
 }
@@ -369,6 +374,13 @@ fn database_programs_are_classified() {
         "Feb 11 13:15:39 h mariadbd[1]: Access denied for user 'a'@'localhost' (using password: NO)",
     );
     assert_eq!((ev.kind, ev.action), (EventKind::Db, Action::LoginFailure));
+    let ev = event(
+        "2019-03-14T00:22:56+00:00 app[postgres.4882]: [GREEN] [15-1]  sql_error_code = 28P01 FATAL:  password authentication failed for user \"x\"",
+    );
+    assert_eq!(
+        (ev.program.as_ref(), ev.action, ev.user.as_ref()),
+        ("postgres", Action::LoginFailure, "x")
+    );
     let ev = event("Feb 11 13:15:39 h postgres[1]: something unprefixed");
     assert_eq!(
         (ev.kind, ev.message.as_ref()),
@@ -386,6 +398,8 @@ fn helpers() {
     assert_eq!(key_value("nouser", "user"), None);
     assert_eq!(parse_ip("[::1]"), ip("::1"));
     assert_eq!(parse_ip("10.0.0.1(5432)"), ip("10.0.0.1"));
+    assert_eq!(parse_ip("[::1](5432)"), ip("::1"));
+    assert_eq!(parse_ip("fe80::1%eth0"), ip("fe80::1"));
     assert_eq!(parse_ip("[local]"), None);
     assert_eq!(parse_ip("example.com"), None);
 }
