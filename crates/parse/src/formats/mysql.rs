@@ -261,8 +261,9 @@ pub(crate) fn classify_body<'a>(s: &'a str, ev: &mut Event<'a>) {
 pub(crate) fn classify_message<'a>(text: &'a str, ev: &mut Event<'a>) {
     if let Some(rest) = text.strip_prefix("Access denied for user '") {
         // `Access denied for user 'U'@'H' (using password: YES)`
+        // The user may hold `'@'`; the host, from the server, is the last one.
         let (user, host) = rest
-            .split_once("'@'")
+            .rsplit_once("'@'")
             .unwrap_or((rest.split('\'').next().unwrap_or(""), ""));
         ev.user = Cow::Borrowed(user);
         ev.source_ip = parse_ip(host.split('\'').next().unwrap_or(""));
@@ -353,6 +354,17 @@ mod tests {
         assert_eq!(ev.message, "");
         let ev = event("\t\t    2 Query\tSELECT 1");
         assert_eq!((ev.message.as_ref(), ev.timestamp_ms), ("SELECT 1", None));
+    }
+
+    #[test]
+    fn user_name_cannot_fake_the_host() {
+        let ev = event(
+            "240101 12:00:00 [Warning] Access denied for user 'a'@'6.6.6.6'@'10.0.0.4' (using password: YES)",
+        );
+        assert_eq!(
+            (ev.user.as_ref(), ev.source_ip),
+            ("a'@'6.6.6.6", "10.0.0.4".parse().ok())
+        );
     }
 
     #[test]

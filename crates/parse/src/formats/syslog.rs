@@ -31,7 +31,7 @@ impl SyslogParser {
 /// The year for yearless timestamps and the reference time for the
 /// rollover rule. With no year given, "this year" and "now" stand in: a file
 /// read in January with December lines then gets last year's December.
-pub(crate) fn resolve_year(opts: &ParserOptions) -> (i64, Option<i64>) {
+fn resolve_year(opts: &ParserOptions) -> (i64, Option<i64>) {
     if opts.year != 0 {
         return (i64::from(opts.year), opts.reference_ms);
     }
@@ -363,23 +363,33 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
 /// The value of `key=` in space/comma separated `k=v` text: up to the next
 /// space or comma. The key must start a word (`user=` does not match `ruser=`).
 pub(crate) fn key_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    key_values(text, key).next()
+}
+
+/// Every value of `key=`, in order. Values are not escaped in these logs,
+/// so a field an attacker sets can hold a fake `key=` of a later field:
+/// callers take the first or the last occurrence, whichever the attacker
+/// cannot place in front of.
+pub(crate) fn key_values<'a>(text: &'a str, key: &str) -> impl Iterator<Item = &'a str> {
     let mut from = 0;
-    while let Some(pos) = text.get(from..)?.find(key) {
-        let at = from + pos;
-        let starts_word = at == 0
-            || text
-                .as_bytes()
-                .get(at - 1)
-                .is_some_and(|c| matches!(c, b' ' | b',' | b';' | b'\t' | b'('));
-        let value_at = at + key.len();
-        if starts_word && text.as_bytes().get(value_at) == Some(&b'=') {
-            let v = text.get(value_at + 1..)?;
-            let end = v.find([' ', ',', ';', '\t']).unwrap_or(v.len());
-            return v.get(..end);
+    std::iter::from_fn(move || {
+        while let Some(pos) = text.get(from..)?.find(key) {
+            let at = from + pos;
+            let starts_word = at == 0
+                || text
+                    .as_bytes()
+                    .get(at - 1)
+                    .is_some_and(|c| matches!(c, b' ' | b',' | b';' | b'\t' | b'('));
+            let value_at = at + key.len();
+            from = value_at.max(from + 1);
+            if starts_word && text.as_bytes().get(value_at) == Some(&b'=') {
+                let v = text.get(value_at + 1..)?;
+                let end = v.find([' ', ',', ';', '\t']).unwrap_or(v.len());
+                return v.get(..end);
+            }
         }
-        from = value_at;
-    }
-    None
+        None
+    })
 }
 
 #[cfg(test)]

@@ -136,7 +136,15 @@ fn user_ip_port<'a>(s: &'a str, ev: &mut Event<'a>) {
         Some(rest) => (true, rest),
         None => (false, s),
     };
-    let head = match s.find(" port ") {
+    // The user is attacker chosen and may hold ` port `; what follows the
+    // real one is sshd's own text. Without a user, the address comes first and
+    // what follows (a disconnect reason) is the client's.
+    let port = if has_user {
+        s.rfind(" port ")
+    } else {
+        s.find(" port ")
+    };
+    let head = match port {
         Some(idx) => s.get(..idx).unwrap_or(""),
         None => s.split([' ', ':']).next().unwrap_or(""),
     };
@@ -187,7 +195,8 @@ fn pam<'a>(m: &'a str, ev: &mut Event<'a>) {
 /// the last field and may hold spaces. For a privilege change the user is
 /// the one asking (`ruser`, else `logname`), not the target account.
 fn pam_fields<'a>(m: &'a str, ev: &mut Event<'a>, privilege: bool) {
-    let target = m.rfind(" user=").and_then(|i| m.get(i + 6..)).unwrap_or("");
+    // The first ` user=`: the value runs to the end and may itself hold ` user=`.
+    let target = m.find(" user=").and_then(|i| m.get(i + 6..)).unwrap_or("");
     let invoking = key_value(m, "ruser")
         .filter(|u| !u.is_empty())
         .or_else(|| key_value(m, "logname").filter(|u| !u.is_empty()));

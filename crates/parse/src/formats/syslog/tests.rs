@@ -403,3 +403,25 @@ fn helpers() {
     assert_eq!(parse_ip("[local]"), None);
     assert_eq!(parse_ip("example.com"), None);
 }
+
+#[test]
+fn attacker_chosen_names_cannot_move_the_address() {
+    let ev = sshd("Connection closed by invalid user a 6.6.6.6 port 1 x 5.6.7.8 port 2 [preauth]");
+    assert_eq!(ev.source_ip, ip("5.6.7.8"));
+    let ev = sshd("Invalid user a from 6.6.6.6 port 1 from 5.6.7.8 port 2");
+    assert_eq!(
+        (ev.user.as_ref(), ev.source_ip),
+        ("a from 6.6.6.6 port 1", ip("5.6.7.8"))
+    );
+    let ev = sshd(
+        "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=5.6.7.8  user=x rhost=6.6.6.6 user=y",
+    );
+    assert_eq!(
+        (ev.user.as_ref(), ev.source_ip),
+        ("x rhost=6.6.6.6 user=y", ip("5.6.7.8"))
+    );
+    assert_eq!(
+        key_values("a=1 b=2 a=3", "a").collect::<Vec<_>>(),
+        ["1", "3"]
+    );
+}
