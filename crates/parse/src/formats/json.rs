@@ -343,20 +343,35 @@ const MAX_PATH: usize = 192;
 /// Nesting limit, so hostile input cannot exhaust the stack.
 const MAX_DEPTH: u32 = 64;
 
+/// A key path the mapping looks for, and what its value fills.
+#[derive(Debug, Clone)]
+struct MappedKey {
+    path: Box<[u8]>,
+    target: Target,
+    /// Position in the target's candidate list: lower wins.
+    prio: u8,
+}
+
 /// Parser for one JSON object per line.
+#[derive(Debug)]
 pub struct JsonLineParser {
-    /// Mapped key paths grouped by byte length: `(path, target, priority)`.
-    by_len: Vec<Vec<(Box<[u8]>, Target, u8)>>,
+    /// Mapped key paths grouped by byte length, so a leaf is compared only
+    /// with the few keys of its own length.
+    by_len: Vec<Vec<MappedKey>>,
 }
 
 impl JsonLineParser {
     pub fn new(mapping: JsonMapping) -> Self {
-        let mut by_len: Vec<Vec<(Box<[u8]>, Target, u8)>> = vec![Vec::new(); MAX_PATH + 1];
+        let mut by_len: Vec<Vec<MappedKey>> = vec![Vec::new(); MAX_PATH + 1];
         for (target, keys) in &mapping.keys {
             for (prio, key) in keys.iter().enumerate() {
                 if let Some(bucket) = by_len.get_mut(key.len()) {
                     let prio = u8::try_from(prio).unwrap_or(u8::MAX);
-                    bucket.push((key.as_bytes().into(), *target, prio));
+                    bucket.push(MappedKey {
+                        path: key.as_bytes().into(),
+                        target: *target,
+                        prio,
+                    });
                 }
             }
         }
@@ -589,9 +604,9 @@ impl<'a> Scanner<'a, '_> {
         let Some(bucket) = self.parser.by_len.get(path_len) else {
             return;
         };
-        for (path, target, prio) in bucket {
-            if path.as_ref() == key {
-                self.slots.offer(*target, *prio, value);
+        for k in bucket {
+            if k.path.as_ref() == key {
+                self.slots.offer(k.target, k.prio, value);
             }
         }
     }
