@@ -208,6 +208,26 @@ fn truncated_zstd_gives_good_lines_then_a_clear_error() {
 }
 
 #[test]
+fn zstd_checksum_catches_corrupt_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flipped.zst");
+    let data = b"first line\nsecond line\n";
+    let mut bytes = ruzstd::encoding::compress_to_vec(
+        &data[..],
+        ruzstd::encoding::CompressionLevel::Uncompressed,
+    );
+    let at = bytes
+        .windows(6)
+        .position(|w| w == b"second")
+        .expect("raw block holds the text");
+    bytes[at] = b'S';
+    fs::write(&path, bytes).unwrap();
+    let (_, _, error) = read_file(&path, 1024);
+    let message = error.expect("a checksum error").to_string();
+    assert!(message.contains("checksum"), "{message}");
+}
+
+#[test]
 fn corrupt_gzip_header_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.gz");

@@ -301,6 +301,15 @@ impl<R: BufRead> Read for ZstdReader<R> {
                     "zstd decoder made no progress",
                 ));
             }
+            // ruzstd computes the checksum but leaves checking it to us.
+            if let Some(stored) = self.decoder.get_checksum_from_data()
+                && self.decoder.get_calculated_checksum() != Some(stored)
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "zstd frame checksum mismatch",
+                ));
+            }
             self.in_frame = false;
         }
     }
