@@ -191,7 +191,11 @@ impl AlertState {
             // The oldest of the ring is the slot after the most recently written one.
             let next = (later % LAST_EVIDENCE as u64) as usize;
             for k in 0..len {
-                let i = if len < LAST_EVIDENCE { k } else { (next + k) % len };
+                let i = if len < LAST_EVIDENCE {
+                    k
+                } else {
+                    (next + k) % len
+                };
                 if let Some(slot) = self.last.get(i) {
                     out.push(to_evidence(slot));
                 }
@@ -284,7 +288,9 @@ impl AlertBook {
             let Some(m) = meta.get(rule) else { continue };
             for (attacker, st) in book.by_attacker {
                 let (source_ip, user) = match &attacker {
-                    Attacker::Ip(ip) => (Some(ip.to_string()), st.user.as_deref().map(String::from)),
+                    Attacker::Ip(ip) => {
+                        (Some(ip.to_string()), st.user.as_deref().map(String::from))
+                    }
                     Attacker::User(u) => (None, Some(u.to_string())),
                     Attacker::Nobody | Attacker::Overflow => (None, None),
                 };
@@ -363,12 +369,16 @@ mod tests {
         book.record(0, &ev("10.0.0.1", 1_000), at(2), "b", 1);
         book.record(0, &ev("10.0.0.2", 3_000), at(3), "c", 1);
         book.record(1, &ev("10.0.0.1", 4_000), at(4), "d", 1);
-        let alerts = book.into_alerts(&[meta("R-0", Severity::Medium), meta("R-1", Severity::High)]);
+        let alerts =
+            book.into_alerts(&[meta("R-0", Severity::Medium), meta("R-1", Severity::High)]);
         assert_eq!(alerts.len(), 3);
         assert_eq!(alerts[0].rule_id, "R-1");
         assert_eq!((alerts[1].rule_id.as_str(), alerts[1].count), ("R-0", 2));
         assert_eq!(alerts[1].source_ip.as_deref(), Some("10.0.0.1"));
-        assert_eq!(alerts[1].first_seen.as_deref(), Some("1970-01-01T00:00:01Z"));
+        assert_eq!(
+            alerts[1].first_seen.as_deref(),
+            Some("1970-01-01T00:00:01Z")
+        );
         assert_eq!(alerts[1].last_seen.as_deref(), Some("1970-01-01T00:00:02Z"));
         assert_eq!(alerts[2].count, 1);
     }

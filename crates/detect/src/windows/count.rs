@@ -51,14 +51,20 @@ mod tests {
 
     fn feed(w: &mut CountWindow, s: &Spec, times: &[i64]) -> Vec<bool> {
         let ev = Event::default();
-        times.iter().map(|&t| w.add(s, t, &ev, 0).is_some()).collect()
+        times
+            .iter()
+            .map(|&t| w.add(s, t, &ev, 0).is_some())
+            .collect()
     }
 
     #[test]
     fn crosses_exactly_at_the_threshold() {
         let s = spec(4, 300_000);
         let mut w = CountWindow::default();
-        assert_eq!(feed(&mut w, &s, &[0, 1_000, 2_000, 3_000]), [false, false, false, true]);
+        assert_eq!(
+            feed(&mut w, &s, &[0, 1_000, 2_000, 3_000]),
+            [false, false, false, true]
+        );
         let mut w = CountWindow::default();
         assert_eq!(feed(&mut w, &s, &[0, 1_000, 2_000]), [false, false, false]);
     }
@@ -86,11 +92,20 @@ mod tests {
     fn late_events_count_where_they_belong() {
         let s = spec(3, 10_000);
         let mut w = CountWindow::default();
-        assert_eq!(feed(&mut w, &s, &[5_000, 9_000, 4_000]), [false, false, true]);
-        assert_eq!(w.times.iter().copied().collect::<Vec<_>>(), [4_000, 5_000, 9_000]);
+        assert_eq!(
+            feed(&mut w, &s, &[5_000, 9_000, 4_000]),
+            [false, false, true]
+        );
+        assert_eq!(
+            w.times.iter().copied().collect::<Vec<_>>(),
+            [4_000, 5_000, 9_000]
+        );
         // Older than every held time when full: ignored, nothing goes negative.
         let mut w = CountWindow::default();
-        assert_eq!(feed(&mut w, &s, &[100_000, 100_001, 100_002]), [false, false, true]);
+        assert_eq!(
+            feed(&mut w, &s, &[100_000, 100_001, 100_002]),
+            [false, false, true]
+        );
         assert!(!feed(&mut w, &s, &[1])[0]);
     }
 }

@@ -87,7 +87,10 @@ mod tests {
         assert!(w.add(&s, 0, &path("/a"), 0).is_none());
         assert!(w.add(&s, 1, &path("/a"), 0).is_none());
         assert!(w.add(&s, 2, &path("/b"), 0).is_none());
-        assert!(w.add(&s, 3, &path(""), 0).is_none(), "no value: not counted");
+        assert!(
+            w.add(&s, 3, &path(""), 0).is_none(),
+            "no value: not counted"
+        );
         assert!(w.add(&s, 4, &path("/b"), 0).is_none());
         let c = w.add(&s, 5, &path("/c"), 0);
         assert_eq!(c.map(|c| (c.first_ms, c.count)), Some((0, 5)));

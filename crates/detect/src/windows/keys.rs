@@ -189,6 +189,10 @@ impl<S: Default> Keyed<S> {
         self.current.len() + self.previous.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Move time forward to `watermark` (the newest event time seen). A key in
     /// the previous generation was idle for at least one generation (>= idle time)
     /// when the next rotation drops it.

@@ -98,7 +98,8 @@ impl Held {
         let slot = &mut self.lines[self.pushed % HELD_LINES];
         slot.0 = origin;
         slot.1.clear();
-        slot.1.push_str(crate::alerts::truncate(raw, HELD_LINE_BYTES));
+        slot.1
+            .push_str(crate::alerts::truncate(raw, HELD_LINE_BYTES));
         self.pushed += 1;
     }
 
@@ -109,7 +110,10 @@ impl Held {
         for (k, slot) in out.iter_mut().take(n).enumerate() {
             let i = (self.pushed - n + k) % HELD_LINES;
             let (origin, raw) = &self.lines[i];
-            *slot = EvidenceLine { origin: *origin, raw };
+            *slot = EvidenceLine {
+                origin: *origin,
+                raw,
+            };
         }
         (out, n + 1)
     }
@@ -140,15 +144,21 @@ impl RuleWindow {
             return Ok(None);
         };
         let bad = |m: String| RuleError::invalid(&doc.id, m);
-        let span_ms = parse_timespan(&c.timespan)
-            .ok_or_else(|| bad(format!("correlation timespan {:?} is not like 30s, 5m, 1h", c.timespan)))?;
+        let span_ms = parse_timespan(&c.timespan).ok_or_else(|| {
+            bad(format!(
+                "correlation timespan {:?} is not like 30s, 5m, 1h",
+                c.timespan
+            ))
+        })?;
         let group_by = c
             .group_by
             .iter()
             .map(|g| KeyPart::parse(g).ok_or_else(|| bad(format!("unknown group-by field {g:?}"))))
             .collect::<Result<Vec<_>, _>>()?;
         let field = match &c.field {
-            Some(f) => Some(Field::parse(f).ok_or_else(|| bad(format!("unknown correlation field {f:?}")))?),
+            Some(f) => Some(
+                Field::parse(f).ok_or_else(|| bad(format!("unknown correlation field {f:?}")))?,
+            ),
             None => None,
         };
         let mut spec = Spec {
@@ -169,7 +179,10 @@ impl RuleWindow {
                     return Err(bad("value_count needs a `field`".into()));
                 }
                 if spec.need > count::MAX_EXACT_COUNT {
-                    return Err(bad(format!("value_count threshold above {}", count::MAX_EXACT_COUNT)));
+                    return Err(bad(format!(
+                        "value_count threshold above {}",
+                        count::MAX_EXACT_COUNT
+                    )));
                 }
                 State::Distinct(Keyed::new(span_ms, cap))
             }
@@ -181,21 +194,35 @@ impl RuleWindow {
             }
             CorrelationKind::TemporalOrdered => {
                 if c.order.is_empty() || c.order.len() > 8 {
-                    return Err(bad("temporal_ordered needs 1 to 8 `order` selections".into()));
+                    return Err(bad(
+                        "temporal_ordered needs 1 to 8 `order` selections".into()
+                    ));
                 }
-                if let Some(missing) = c.order.iter().find(|o| !doc.detection.selections.contains_key(*o)) {
+                if let Some(missing) = c
+                    .order
+                    .iter()
+                    .find(|o| !doc.detection.selections.contains_key(*o))
+                {
                     return Err(bad(format!("order names unknown selection {missing:?}")));
                 }
                 if spec.need > count::MAX_EXACT_COUNT {
-                    return Err(bad(format!("temporal_ordered threshold above {}", count::MAX_EXACT_COUNT)));
+                    return Err(bad(format!(
+                        "temporal_ordered threshold above {}",
+                        count::MAX_EXACT_COUNT
+                    )));
                 }
                 spec.steps = c.order.len() as u8;
                 State::Sequence(Keyed::new(span_ms, cap))
             }
             CorrelationKind::Spike => {
-                spec.baseline = c.baseline.filter(|b| (1..=10_000).contains(b)).ok_or_else(|| {
-                    bad("spike needs `baseline`: the number of trailing buckets (1 to 10000)".into())
-                })?;
+                spec.baseline = c.baseline.filter(|b| (1..=10_000).contains(b)).ok_or_else(
+                    || {
+                        bad(
+                            "spike needs `baseline`: the number of trailing buckets (1 to 10000)"
+                                .into(),
+                        )
+                    },
+                )?;
                 spec.factor = c
                     .factor
                     .filter(|f| f.is_finite() && *f > 0.0)
@@ -205,7 +232,11 @@ impl RuleWindow {
                 State::Spike(Keyed::new(idle, cap))
             }
         };
-        Ok(Some(RuleWindow { group_by, spec, state }))
+        Ok(Some(RuleWindow {
+            group_by,
+            spec,
+            state,
+        }))
     }
 
     fn advance(&mut self, watermark: i64) {
@@ -241,7 +272,13 @@ struct Seen<'a, 'e> {
     global: bool,
 }
 
-fn observe_in<W: Window>(keyed: &mut Keyed<W>, spec: &Spec, key: &[u8], seen: &Seen, alerts: &mut AlertBook) -> bool {
+fn observe_in<W: Window>(
+    keyed: &mut Keyed<W>,
+    spec: &Spec,
+    key: &[u8],
+    seen: &Seen,
+    alerts: &mut AlertBook,
+) -> bool {
     let Some(entry) = keyed.touch(key, seen.ts) else {
         return false;
     };
@@ -296,7 +333,10 @@ pub struct Windows {
 
 impl Windows {
     pub fn compile(docs: &[RuleDoc]) -> Result<Windows, RuleError> {
-        let rules = docs.iter().map(RuleWindow::compile).collect::<Result<Vec<_>, _>>()?;
+        let rules = docs
+            .iter()
+            .map(RuleWindow::compile)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Windows {
             rules,
             last_ms: None,
@@ -326,7 +366,14 @@ impl Windows {
 
     /// Feed a hit of a correlated rule. Returns true when the event belongs to a
     /// window that crossed its threshold (the event is then flagged and counted in the alert).
-    pub fn observe(&mut self, hit: Hit, ev: &Event, origin: Origin, raw: &str, alerts: &mut AlertBook) -> bool {
+    pub fn observe(
+        &mut self,
+        hit: Hit,
+        ev: &Event,
+        origin: Origin,
+        raw: &str,
+        alerts: &mut AlertBook,
+    ) -> bool {
         let Some(Some(rw)) = self.rules.get_mut(hit.rule as usize) else {
             return false;
         };
@@ -359,7 +406,14 @@ impl Windows {
     /// Spike buckets close lazily when their key's next event arrives (the
     /// spike decision is taken as the open bucket crosses, see [`spike`]), so
     /// nothing is flagged here; this only moves the eviction clock, O(rules).
-    pub fn advance(&mut self, ev: &Event, _alerts: &mut AlertBook, _origin: Origin, _raw: &str, _flagged: &mut Vec<u32>) {
+    pub fn advance(
+        &mut self,
+        ev: &Event,
+        _alerts: &mut AlertBook,
+        _origin: Origin,
+        _raw: &str,
+        _flagged: &mut Vec<u32>,
+    ) {
         let Some(ts) = ev.timestamp_ms else {
             return;
         };

@@ -41,7 +41,8 @@ impl Window for SequenceWindow {
         let start = self.start_ms;
         self.done.push_back(start);
         let horizon = ts.saturating_sub(spec.span_ms);
-        while self.done.front().is_some_and(|&s| s <= horizon) || self.done.len() as u64 > spec.need {
+        while self.done.front().is_some_and(|&s| s <= horizon) || self.done.len() as u64 > spec.need
+        {
             self.done.pop_front();
         }
         if (self.done.len() as u64) < spec.need {
@@ -70,7 +71,9 @@ mod tests {
     /// Feed (time, steps bitmask); return which calls crossed.
     fn feed(w: &mut SequenceWindow, s: &Spec, seq: &[(i64, u8)]) -> Vec<bool> {
         let ev = Event::default();
-        seq.iter().map(|&(t, b)| w.add(s, t, &ev, b).is_some()).collect()
+        seq.iter()
+            .map(|&(t, b)| w.add(s, t, &ev, b).is_some())
+            .collect()
     }
 
     #[test]
@@ -115,7 +118,14 @@ mod tests {
     fn pairs_spread_beyond_the_timespan_do_not_add_up() {
         let s = spec(3, 60_000);
         let mut w = SequenceWindow::default();
-        let seq = [(0, 1), (1, 2), (40_000, 1), (40_001, 2), (70_000, 1), (70_001, 2)];
+        let seq = [
+            (0, 1),
+            (1, 2),
+            (40_000, 1),
+            (40_001, 2),
+            (70_000, 1),
+            (70_001, 2),
+        ];
         assert!(feed(&mut w, &s, &seq).iter().all(|c| !c));
         assert!(w.done.len() <= 3);
     }

@@ -44,7 +44,10 @@ impl SpikeWindow {
                 self.history.pop_front();
             }
         }
-        self.closed = self.closed.saturating_add(gap.min(i64::from(u32::MAX)) as u32).min(spec.baseline);
+        self.closed = self
+            .closed
+            .saturating_add(gap.min(i64::from(u32::MAX)) as u32)
+            .min(spec.baseline);
         self.bucket = Some(bucket);
         self.count = 0;
     }

@@ -59,12 +59,22 @@ impl Window for SumWindow {
 
         let oldest = newest.saturating_sub(SLOTS as i64);
         let live = |s: &&Slot| s.events > 0 && s.index > oldest && s.index <= newest;
-        let total: u64 = self.slots.iter().filter(live).map(|s| s.sum).fold(0, u64::saturating_add);
+        let total: u64 = self
+            .slots
+            .iter()
+            .filter(live)
+            .map(|s| s.sum)
+            .fold(0, u64::saturating_add);
         if total < spec.need {
             return None;
         }
         let first_ms = self.slots.iter().filter(live).map(|s| s.first_ms).min()?;
-        let count = self.slots.iter().filter(live).map(|s| u64::from(s.events)).sum();
+        let count = self
+            .slots
+            .iter()
+            .filter(live)
+            .map(|s| u64::from(s.events))
+            .sum();
         Some(Crossing { first_ms, count })
     }
 }

@@ -35,10 +35,14 @@ impl Rig {
     /// Advance and observe one event as a hit with `steps`; true when flagged.
     fn feed(&mut self, ev: &Event, steps: u8) -> bool {
         self.line += 1;
-        let origin = Origin { input: 0, line: self.line };
+        let origin = Origin {
+            input: 0,
+            line: self.line,
+        };
         let raw = format!("line {}", self.line);
         let mut flagged = Vec::new();
-        self.windows.advance(ev, &mut self.alerts, origin, &raw, &mut flagged);
+        self.windows
+            .advance(ev, &mut self.alerts, origin, &raw, &mut flagged);
         self.windows
             .observe(Hit { rule: 0, steps }, ev, origin, &raw, &mut self.alerts)
     }
@@ -60,12 +64,15 @@ fn at(ip: &str, ts_ms: i64) -> Event<'static> {
     }
 }
 
-const COUNT_5M_GT3: &str = "  type: event_count\n  group-by: [source.ip]\n  timespan: 5m\n  condition: { gt: 3 }\n";
+const COUNT_5M_GT3: &str =
+    "  type: event_count\n  group-by: [source.ip]\n  timespan: 5m\n  condition: { gt: 3 }\n";
 
 #[test]
 fn event_count_alert_counts_the_window_and_later_events() {
     let mut rig = Rig::new(COUNT_5M_GT3);
-    let flags: Vec<bool> = (0..6).map(|i| rig.feed(&at("10.0.0.9", i * 10_000), 0)).collect();
+    let flags: Vec<bool> = (0..6)
+        .map(|i| rig.feed(&at("10.0.0.9", i * 10_000), 0))
+        .collect();
     assert_eq!(flags, [false, false, false, true, true, true]);
     let alerts = rig.alerts();
     assert_eq!(alerts.len(), 1);
@@ -158,7 +165,9 @@ fn sum_of_bytes_per_ip() {
 
 #[test]
 fn sequence_per_user() {
-    let mut rig = Rig::new("  type: temporal_ordered\n  group-by: [user.name]\n  timespan: 1m\n  order: [a, b]\n");
+    let mut rig = Rig::new(
+        "  type: temporal_ordered\n  group-by: [user.name]\n  timespan: 1m\n  order: [a, b]\n",
+    );
     let mut ev = at("10.0.0.1", 0);
     ev.user = "alice".into();
     assert!(!rig.feed(&ev, 0b01));
@@ -181,8 +190,13 @@ fn global_spike_has_no_attacker_and_stops_with_its_bucket() {
         }
     }
     assert_eq!(flagged, 0);
-    let spike: Vec<bool> = (0..8).map(|i| rig.feed(&at(&format!("10.0.1.{i}"), 180_000 + i), 0)).collect();
-    assert_eq!(spike, [false, false, false, false, false, false, true, true]);
+    let spike: Vec<bool> = (0..8)
+        .map(|i| rig.feed(&at(&format!("10.0.1.{i}"), 180_000 + i), 0))
+        .collect();
+    assert_eq!(
+        spike,
+        [false, false, false, false, false, false, true, true]
+    );
     assert!(!rig.feed(&at("10.0.0.1", 240_000), 0), "next bucket");
     let alerts = rig.alerts();
     assert_eq!(alerts.len(), 1);
@@ -208,8 +222,12 @@ fn invalid_correlations_are_rejected() {
 
 #[test]
 fn huge_thresholds_use_fixed_memory() {
-    let mut rig = Rig::new("  type: event_count\n  group-by: [source.ip]\n  timespan: 10m\n  condition: { gt: 100000 }\n");
-    let flagged = (0..100_001).filter(|i| rig.feed(&at("10.0.0.1", i / 1_000), 0)).count();
+    let mut rig = Rig::new(
+        "  type: event_count\n  group-by: [source.ip]\n  timespan: 10m\n  condition: { gt: 100000 }\n",
+    );
+    let flagged = (0..100_001)
+        .filter(|i| rig.feed(&at("10.0.0.1", i / 1_000), 0))
+        .count();
     assert_eq!(flagged, 1);
 }
 
@@ -223,17 +241,27 @@ fn two_million_distinct_ips_stay_under_the_cap() {
             source_ip: Some(IpAddr::from((0x0a00_0000 + i).to_be_bytes())),
             ..Event::default()
         };
-        let origin = Origin { input: 0, line: u64::from(i) };
+        let origin = Origin {
+            input: 0,
+            line: u64::from(i),
+        };
         let mut flagged = Vec::new();
-        rig.windows.advance(&ev, &mut rig.alerts, origin, "x", &mut flagged);
-        assert!(!rig.windows.observe(Hit { rule: 0, steps: 0 }, &ev, origin, "x", &mut rig.alerts));
+        rig.windows
+            .advance(&ev, &mut rig.alerts, origin, "x", &mut flagged);
+        assert!(
+            !rig.windows
+                .observe(Hit { rule: 0, steps: 0 }, &ev, origin, "x", &mut rig.alerts)
+        );
         if i % 1_000 == 0 {
             max_keys = max_keys.max(rig.windows.keys_held());
         }
     }
     max_keys = max_keys.max(rig.windows.keys_held());
     assert!(max_keys <= MAX_KEYS_PER_RULE + 1, "{max_keys} keys held");
-    assert!(max_keys >= MAX_KEYS_PER_RULE / 2, "the cap, not time, bounded this run");
+    assert!(
+        max_keys >= MAX_KEYS_PER_RULE / 2,
+        "the cap, not time, bounded this run"
+    );
     assert!(rig.alerts.is_empty());
 }
 
