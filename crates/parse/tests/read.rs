@@ -228,6 +228,32 @@ fn zstd_checksum_catches_corrupt_content() {
 }
 
 #[test]
+fn zstd_window_over_the_limit_is_refused() {
+    // A frame declaring a 1 GiB window (descriptor 0xA0) around a 3-byte raw block:
+    // decoding it could hold a gigabyte of output, so it must be refused up front.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge-window.zst");
+    let bytes = [
+        0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xA0, 0x19, 0x00, 0x00, b'h', b'i', b'\n',
+    ];
+    fs::write(&path, bytes).unwrap();
+    let (compressed, lines, error) = read_file(&path, 1024);
+    assert_eq!(compressed, Compression::Zstd);
+    assert!(lines.is_empty());
+    let message = error.expect("window too big").to_string();
+    assert!(message.to_lowercase().contains("window"), "{message}");
+
+    // The same block under a 1 MiB window (descriptor 0x50) decodes.
+    let ok = dir.path().join("small-window.zst");
+    let mut bytes = bytes;
+    bytes[5] = 0x50;
+    fs::write(&ok, bytes).unwrap();
+    let (_, lines, error) = read_file(&ok, 1024);
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(lines, [b"hi".to_vec()]);
+}
+
+#[test]
 fn corrupt_gzip_header_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.gz");
@@ -360,4 +386,56 @@ fn missing_files_are_named() {
     assert!(message.contains("gone.log"), "{message}");
     assert!(message.contains("also-gone.log"), "{message}");
     assert!(!message.contains("here.log"), "{message}");
+}
+
+fn corpus_dir() -> std::path::PathBuf {
+    std::env::var_os("SECMO_CORPUS").map_or_else(
+        || concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into(),
+        Into::into,
+    )
+}
+
+fn corpus_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            corpus_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Every real file of the corpus comes out line for line, plain and gzipped,
+/// with chunk boundaries falling everywhere.
+#[test]
+fn corpus_files_read_exactly() {
+    let mut files = Vec::new();
+    corpus_files(&corpus_dir(), &mut files);
+    assert!(files.len() > 50, "corpus not found at {:?}", corpus_dir());
+    let scratch = tempfile::tempdir().unwrap();
+    let mut total_lines = 0;
+    for path in files {
+        let data = fs::read(&path).unwrap();
+        let mut want: Vec<Vec<u8>> = data
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .collect();
+        if data.is_empty() || data.ends_with(b"\n") {
+            want.pop();
+        }
+        let (compressed, lines, error) = read_file(&path, 997);
+        assert_eq!(compressed, Compression::None, "{path:?}");
+        assert!(error.is_none(), "{path:?}: {error:?}");
+        assert_eq!(lines, want, "{path:?}");
+
+        let gz = scratch.path().join("copy.gz");
+        fs::write(&gz, gzip(&data)).unwrap();
+        let (compressed, lines, error) = read_file(&gz, 1 << 16);
+        assert_eq!(compressed, Compression::Gzip);
+        assert!(error.is_none(), "{path:?}: {error:?}");
+        assert_eq!(lines, want, "{path:?} gzipped");
+        total_lines += want.len();
+    }
+    assert!(total_lines > 10_000, "{total_lines}");
 }
