@@ -11,6 +11,13 @@
 //!    skipped in bounded memory (empty in the chunk, listed in
 //!    [`Chunk::oversized`]).
 //!
+//! Memory per open input is bounded whatever the input: the chunks in
+//! flight (each about `max(chunk_size, max_line + 1)` bytes), one partial
+//! line carried between chunks, a 256 KiB buffer under a decompressor, and the
+//! decompressor's window (32 KiB for gzip; for zstd the window the file
+//! declares, refused above 100 MiB; `zstd` writes 8 MiB or less by default).
+//! Nothing is memory-mapped or read whole.
+//!
 //! A pipeline keeps a few chunks in rotation: a reader thread fills them,
 //! workers parse [`Chunk::lines`] and send them back for reuse, so steady
 //! state allocates nothing.

@@ -314,3 +314,68 @@ impl<R: BufRead> Read for ZstdReader<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe that hands out one byte per read.
+    struct Dribble(io::Cursor<Vec<u8>>);
+
+    impl Read for Dribble {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    fn decode(bytes: Vec<u8>) -> (Compression, io::Result<Vec<u8>>) {
+        let mut opened = open_reader(Dribble(io::Cursor::new(bytes)), "pipe").unwrap();
+        let mut out = Vec::new();
+        let result = opened.reader.read_to_end(&mut out).map(|_| out);
+        (opened.compressed, result)
+    }
+
+    #[test]
+    fn inputs_shorter_than_a_magic_number_pass_through() {
+        for input in [&b""[..], b"a", b"\x1f", b"ab\n", b"\x28\xb5\x2f"] {
+            let (compressed, out) = decode(input.to_vec());
+            assert_eq!(compressed, Compression::None);
+            assert_eq!(out.unwrap(), input);
+        }
+    }
+
+    #[test]
+    fn gzip_on_a_slow_pipe_is_detected_and_counted() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, b"one\ntwo\n").unwrap();
+        let bytes = encoder.finish().unwrap();
+        let on_disk = bytes.len() as u64;
+        let mut opened = open_reader(Dribble(io::Cursor::new(bytes)), "pipe").unwrap();
+        assert_eq!(opened.compressed, Compression::Gzip);
+        assert_eq!(opened.size, None);
+        let mut out = Vec::new();
+        opened.reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"one\ntwo\n");
+        assert_eq!(opened.progress.load(Ordering::Relaxed), on_disk);
+    }
+
+    #[test]
+    fn zstd_magic_with_garbage_is_an_error() {
+        let (compressed, out) = decode(b"\x28\xb5\x2f\xfd\xff\xff\xff\xff\xff".to_vec());
+        assert_eq!(compressed, Compression::Zstd);
+        let error = out.unwrap_err().to_string();
+        assert!(error.contains("zstd"), "{error}");
+    }
+
+    #[test]
+    fn trailing_garbage_after_zstd_frame_is_an_error() {
+        let mut bytes = ruzstd::encoding::compress_to_vec(
+            &b"x\n"[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        bytes.extend_from_slice(b"junk");
+        let (_, out) = decode(bytes);
+        assert!(out.is_err());
+    }
+}
