@@ -214,7 +214,7 @@ impl<R: Read> LineChunker<R> {
                     len = self.skip_oversized(data, len, limit, &mut chunk.oversized);
                     continue;
                 }
-                limit = limit.saturating_mul(2).min(self.max_line + 1);
+                limit = limit.saturating_mul(2).min(self.max_line.saturating_add(1));
             }
             if data.len() < limit {
                 data.reserve_exact(limit - data.len());
@@ -526,6 +526,20 @@ mod tests {
             chunker.fill(&mut chunk),
             Err(ReadError::Read { lines: 0, .. })
         ));
+    }
+
+    #[test]
+    fn unlimited_line_length_does_not_overflow() {
+        let input = b"a long line without a newline for a while\nx";
+        let reader = Trickle {
+            data: input,
+            step: 3,
+        };
+        let mut chunker = LineChunker::new(reader, 4, usize::MAX);
+        let (lines, oversized, error) = read_all(&mut chunker);
+        assert!(error.is_none() && oversized.is_empty());
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].1, &input[..input.len() - 2]);
     }
 
     #[test]
