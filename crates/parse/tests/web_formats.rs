@@ -11,6 +11,37 @@ use secmo_parse::formats::access::AccessLogParser;
 use secmo_parse::formats::csv::CsvParser;
 use secmo_parse::formats::json::{JsonLineParser, JsonMapping};
 
+/// Counts heap allocations made by the current thread, to check the
+/// parsers' zero-allocation promise (other test threads do not interfere).
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCS.with(|n| n.get());
+    f();
+    ALLOCS.with(|n| n.get()) - before
+}
+
 fn corpus() -> PathBuf {
     std::env::var_os("SECMO_CORPUS")
         .map(PathBuf::from)
@@ -287,6 +318,46 @@ fn app_log_json_and_csv_agree() {
     );
 }
 
+#[test]
+fn parsing_does_not_allocate() {
+    let text = read("benign/elastic-examples-apache_logs.log");
+    let lines: Vec<&str> = text.lines().collect();
+    let access = AccessLogParser::new();
+    let mut events = 0;
+    let n = allocations_during(|| {
+        for line in &lines {
+            if let Ok(Parsed::Event(e)) = access.parse(line) {
+                events += usize::from(e.status > 0);
+            }
+        }
+    });
+    assert_eq!((n, events), (0, 10_000));
+
+    let json = json();
+    let n = allocations_during(|| {
+        let r = json.parse(VALID_JSON_PLAIN);
+        assert!(matches!(r, Ok(Parsed::Event(ref e)) if e.user == "alice"));
+    });
+    assert_eq!(n, 0, "JSON without escapes");
+    // The counter does see allocations: an escaped value is unescaped into a String.
+    let n = allocations_during(|| {
+        let r = json.parse(VALID_JSON);
+        assert!(matches!(r, Ok(Parsed::Event(ref e)) if e.user == "al\"ice"));
+    });
+    assert!(n > 0);
+
+    let csv = CsvParser::from_first_lines(&[CSV_HEADER]);
+    let n = allocations_during(|| {
+        let r =
+            csv.parse(r#"2024-03-01T12:00:00Z,1.2.3.4,bob,"GET /x?y=1 HTTP/1.1",200,"curl, 8""#);
+        assert!(
+            matches!(r, Ok(Parsed::Event(ref e)) if e.query == "y=1" && e.user_agent == "curl, 8")
+        );
+    });
+    assert_eq!(n, 0, "CSV without doubled quotes");
+}
+
+const VALID_JSON_PLAIN: &str = r#"{"timestamp":"2024-03-01T12:00:00Z","ip_address":"1.2.3.4","username":"alice","action":"LOGIN_FAILURE","path":"/login","status":401,"details":{"k":[1,2]}}"#;
 const VALID_ACCESS: &str = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?a=1 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
 const VALID_JSON: &str = r#"{"timestamp":"2024-03-01T12:00:00Z","ip_address":"1.2.3.4","username":"al\"ice","action":"LOGIN_FAILURE","nested":{"a":[1,{"b":"c"}]}}"#;
 const CSV_HEADER: &str = "timestamp,ip,user,request,status,user_agent";
