@@ -62,6 +62,7 @@ string_enum! {
 
 string_enum! {
     /// What sort of log an event came from (`event.kind` in rules).
+    #[derive(Default)]
     EventKind {
         /// Web server access log line.
         Http => "http",
@@ -72,20 +73,17 @@ string_enum! {
         /// Database server log.
         Db => "db",
         /// Other system log line.
+        #[default]
         System => "system",
-    }
-}
-
-impl Default for EventKind {
-    fn default() -> Self {
-        EventKind::System
     }
 }
 
 string_enum! {
     /// What the event reports (`event.action`). Application log actions keep
     /// their upper-case names in the application format; here they are snake case.
+    #[derive(Default)]
     Action {
+        #[default]
         None => "none",
         LoginSuccess => "login_success",
         LoginFailure => "login_failure",
@@ -105,24 +103,14 @@ string_enum! {
     }
 }
 
-impl Default for Action {
-    fn default() -> Self {
-        Action::None
-    }
-}
-
 string_enum! {
     /// `event.outcome`.
+    #[derive(Default)]
     Outcome {
+        #[default]
         Unknown => "unknown",
         Success => "success",
         Failure => "failure",
-    }
-}
-
-impl Default for Outcome {
-    fn default() -> Self {
-        Outcome::Unknown
     }
 }
 
@@ -146,7 +134,9 @@ mod tests {
         assert_eq!(all.len(), 15);
         assert!(all.contains(&"path_traversal") && all.contains(&"traffic_spike"));
         assert_eq!(
-            serde_json::to_string(&Category::CommandInjection).ok().as_deref(),
+            serde_json::to_string(&Category::CommandInjection)
+                .ok()
+                .as_deref(),
             Some("\"command_injection\"")
         );
     }

@@ -17,6 +17,8 @@ pub use formats::{Format, ParserOptions, parser_for};
 pub use sniff::sniff_format;
 
 /// What a parser made of one line.
+// The event is returned by value on purpose: boxing it would allocate per line.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed<'a> {
     /// The line is an event.

@@ -104,7 +104,11 @@ impl Analysis {
 
     /// Analyse `inputs` (already expanded and ordered) and build the report.
     /// A read error ends that input (and is shown in its summary), not the run.
-    pub fn run(&self, inputs: &[InputSpec], mut sink: Option<MatchSink<'_>>) -> Result<Report, PipelineError> {
+    pub fn run(
+        &self,
+        inputs: &[InputSpec],
+        mut sink: Option<MatchSink<'_>>,
+    ) -> Result<Report, PipelineError> {
         let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
         let mut summaries = Vec::with_capacity(inputs.len());
         let mut analytics = Analytics::default();
@@ -241,24 +245,32 @@ impl Analysis {
                 let detector = &self.detector;
                 let turnstile = &turnstile;
                 let shared = &shared;
-                handles.push(scope.spawn(move || worker_loop(input, parser, detector, rx, free, turnstile, shared)));
+                handles.push(scope.spawn(move || {
+                    worker_loop(input, parser, detector, rx, free, turnstile, shared)
+                }));
             }
             drop(work_rx);
             drop(free_tx);
             let mut out = Vec::with_capacity(workers);
             for h in handles {
-                out.push(h.join().map_err(|_| PipelineError::Internal("a parser worker panicked"))?);
+                out.push(
+                    h.join()
+                        .map_err(|_| PipelineError::Internal("a parser worker panicked"))?,
+                );
             }
-            let reader_error = reader.join().map_err(|_| PipelineError::Internal("the reader panicked"))?;
+            let reader_error = reader
+                .join()
+                .map_err(|_| PipelineError::Internal("the reader panicked"))?;
             if read_error.is_none() {
                 read_error = reader_error;
             }
             Ok(out)
         })?;
-        drop(shared);
         summary.error = read_error;
         if let Some(size) = opened.size {
-            self.progress.done.store(progress_base + size, Ordering::Relaxed);
+            self.progress
+                .done
+                .store(progress_base + size, Ordering::Relaxed);
         }
         Ok((summary, analytics))
     }
@@ -322,9 +334,10 @@ fn reader_loop<R: std::io::Read>(
         return None;
     }
     loop {
-        progress
-            .done
-            .store(base + input_progress.load(Ordering::Relaxed), Ordering::Relaxed);
+        progress.done.store(
+            base + input_progress.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         let mut chunk = free.try_recv().unwrap_or_default();
         match chunker.fill(&mut chunk) {
             Ok(true) => {
@@ -345,11 +358,22 @@ fn reader_loop<R: std::io::Read>(
     }
 }
 
-/// What one line became, in chunk order.
+/// What one line became, in chunk order. Kept by value in a per-chunk vector
+/// (one allocation per chunk), so the size difference costs nothing per line.
+#[allow(clippy::large_enum_variant)]
 enum LineOutcome<'a> {
-    Event { ev: Event<'a>, raw: &'a str, line: u64, hits: std::ops::Range<usize> },
+    Event {
+        ev: Event<'a>,
+        raw: &'a str,
+        line: u64,
+        hits: std::ops::Range<usize>,
+    },
     Skipped,
-    Unparsed { line: u64, reason: &'static str, raw: &'a str },
+    Unparsed {
+        line: u64,
+        reason: &'static str,
+        raw: &'a str,
+    },
 }
 
 fn worker_loop(
@@ -374,12 +398,20 @@ fn worker_loop(
             for (line_no, bytes) in chunk.lines() {
                 // Repaired above, so this cannot fail; treat a failure as unparsed rather than panic.
                 let Ok(line) = std::str::from_utf8(bytes) else {
-                    outcomes.push(LineOutcome::Unparsed { line: line_no, reason: "invalid UTF-8", raw: "" });
+                    outcomes.push(LineOutcome::Unparsed {
+                        line: line_no,
+                        reason: "invalid UTF-8",
+                        raw: "",
+                    });
                     continue;
                 };
                 if line.is_empty() {
                     if oversized.iter().any(|o| o.line == line_no) {
-                        outcomes.push(LineOutcome::Unparsed { line: line_no, reason: "line too long", raw: "" });
+                        outcomes.push(LineOutcome::Unparsed {
+                            line: line_no,
+                            reason: "line too long",
+                            raw: "",
+                        });
                     } else {
                         outcomes.push(LineOutcome::Skipped);
                     }
@@ -399,10 +431,19 @@ fn worker_loop(
                         detector.matches(&ev, &mut scratch, &mut hit_buf);
                         let start = hits.len();
                         hits.extend_from_slice(&hit_buf);
-                        outcomes.push(LineOutcome::Event { ev, raw: line, line: line_no, hits: start..hits.len() });
+                        outcomes.push(LineOutcome::Event {
+                            ev,
+                            raw: line,
+                            line: line_no,
+                            hits: start..hits.len(),
+                        });
                     }
                     Ok(Parsed::Skip) => outcomes.push(LineOutcome::Skipped),
-                    Err(e) => outcomes.push(LineOutcome::Unparsed { line: line_no, reason: e.reason, raw: line }),
+                    Err(e) => outcomes.push(LineOutcome::Unparsed {
+                        line: line_no,
+                        reason: e.reason,
+                        raw: line,
+                    }),
                 }
             }
         }
@@ -415,11 +456,21 @@ fn worker_loop(
             for outcome in &outcomes {
                 summary.lines += 1;
                 match outcome {
-                    LineOutcome::Event { ev, raw, line, hits: range } => {
+                    LineOutcome::Event {
+                        ev,
+                        raw,
+                        line,
+                        hits: range,
+                    } => {
                         summary.parsed += 1;
                         let origin = Origin { input, line: *line };
-                        let verdict = state.engine.process_hits(ev, origin, raw, &hits[range.clone()]);
-                        if !verdict.rules.is_empty() && (state.matches.is_some() || state.sink.is_some()) {
+                        let verdict =
+                            state
+                                .engine
+                                .process_hits(ev, origin, raw, &hits[range.clone()]);
+                        if !verdict.rules.is_empty()
+                            && (state.matches.is_some() || state.sink.is_some())
+                        {
                             let rules = detector.rules();
                             let mut rule_ids = Vec::with_capacity(verdict.rules.len());
                             let mut categories = Vec::with_capacity(verdict.rules.len());

@@ -20,7 +20,9 @@ pub fn merge_alerts(alerts: Vec<Alert>) -> Vec<Alert> {
             Some(&i) => {
                 let m = &mut out[i];
                 m.count += a.count;
-                if a.first_seen.is_some() && (m.first_seen.is_none() || ms(&a.first_seen) < ms(&m.first_seen)) {
+                if a.first_seen.is_some()
+                    && (m.first_seen.is_none() || ms(&a.first_seen) < ms(&m.first_seen))
+                {
                     m.first_seen = a.first_seen;
                 }
                 if ms(&a.last_seen) > ms(&m.last_seen) {
@@ -52,4 +54,3 @@ pub fn merge_alerts(alerts: Vec<Alert>) -> Vec<Alert> {
     });
     out
 }
-

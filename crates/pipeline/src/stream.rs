@@ -51,9 +51,18 @@ mod tests {
 
     #[test]
     fn rotated_names_share_a_key() {
-        assert_eq!(stream_key("/var/log/nginx/access.log.2.gz"), "/var/log/nginx/access.log");
-        assert_eq!(stream_key("/var/log/nginx/access.log.1"), "/var/log/nginx/access.log");
-        assert_eq!(stream_key("/var/log/nginx/access.log"), "/var/log/nginx/access.log");
+        assert_eq!(
+            stream_key("/var/log/nginx/access.log.2.gz"),
+            "/var/log/nginx/access.log"
+        );
+        assert_eq!(
+            stream_key("/var/log/nginx/access.log.1"),
+            "/var/log/nginx/access.log"
+        );
+        assert_eq!(
+            stream_key("/var/log/nginx/access.log"),
+            "/var/log/nginx/access.log"
+        );
         assert_eq!(stream_key("auth.log-20240101.zst"), "auth.log");
         assert_eq!(stream_key("app-v2.log"), "app-v2.log");
         assert_eq!(stream_key("-"), "-");
