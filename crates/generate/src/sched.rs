@@ -1,0 +1,73 @@
+//! Earliest-first task queue. Every actor (a visitor, a bot, an attack) is a
+//! task that emits a line when its time comes and reschedules itself; slots
+//! are reused so memory stays bounded by the number of live actors.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+pub struct Sched<T> {
+    heap: BinaryHeap<Reverse<(i64, u64, u32)>>,
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+    seq: u64,
+}
+
+impl<T> Sched<T> {
+    pub fn new() -> Self {
+        Sched {
+            heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    pub fn push(&mut self, at: i64, task: T) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(task);
+                s
+            }
+            None => {
+                self.slots.push(Some(task));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        // The sequence number breaks ties in insertion order, keeping runs deterministic.
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, slot)));
+    }
+
+    /// The earliest task and its time.
+    pub fn pop(&mut self) -> Option<(i64, T)> {
+        let Reverse((at, _, slot)) = self.heap.pop()?;
+        let task = self.slots.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
+        Some((at, task))
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_in_time_then_insertion_order() {
+        let mut s = Sched::new();
+        s.push(5, 'a');
+        s.push(1, 'b');
+        s.push(5, 'c');
+        assert_eq!(s.pop(), Some((1, 'b')));
+        s.push(3, 'd');
+        assert_eq!(s.pop(), Some((3, 'd')));
+        assert_eq!(s.pop(), Some((5, 'a')));
+        assert_eq!(s.pop(), Some((5, 'c')));
+        assert_eq!(s.pop(), None);
+        assert_eq!(s.len(), 0);
+    }
+}
