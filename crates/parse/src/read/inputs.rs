@@ -55,7 +55,8 @@ impl InputSpec {
 ///   file. Shell-expanded `access.log*` thus reads in time order.
 /// - the same file named twice is read once.
 ///
-/// Every argument that names nothing is reported in one error.
+/// Every argument that names nothing is reported in one error. No arguments
+/// give an empty list: whether that means stdin is the caller's choice.
 pub fn expand_inputs(args: &[String]) -> Result<Vec<InputSpec>, ReadError> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
