@@ -258,6 +258,18 @@ fn lnav_json_samples() {
             .all(|e| e.source_ip == Some("1.1.1.1".parse().expect("ip")))
     );
 
+    let t = tally(&p, &read("formats/lnav/json/json_subsec.json"));
+    assert_eq!(t.events[0].timestamp_ms, Some(1_663_977_609_000));
+    assert_eq!(t.events[0].message, "Hello, World!");
+
+    let t = tally(&p, &read("formats/lnav/db/mongodb.0"));
+    assert!(!t.events.is_empty() && t.events.iter().all(|e| e.timestamp_ms.is_some()));
+
+    // OTLP JSON: the first record's time and body.
+    let t = tally(&p, &read("formats/lnav/json/otel_collector.jsonl"));
+    assert_eq!(t.events[0].timestamp_ms, Some(1_700_000_000_000));
+    assert_eq!(t.events[0].message, "Processing payment request");
+
     let t = tally(&p, &read("formats/lnav/json/nextcloud.0"));
     assert_eq!(t.events[0].user, "admin");
     assert_eq!(t.events[1].user, "");

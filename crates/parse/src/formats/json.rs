@@ -95,6 +95,9 @@ const DEFAULT_KEYS: &[(Target, &[&str])] = &[
             "EdgeStartTimestamp",
             "started_at",
             "timeUnixNano",
+            "resourceLogs.scopeLogs.logRecords.timeUnixNano",
+            "t.$date",
+            "instant.epochSecond",
         ],
     ),
     (
@@ -249,6 +252,7 @@ const DEFAULT_KEYS: &[(Target, &[&str])] = &[
             "@message",
             "@fields.msg",
             "body.stringValue",
+            "resourceLogs.scopeLogs.logRecords.body.stringValue",
             "error",
             "log",
         ],
