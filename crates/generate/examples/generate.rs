@@ -6,11 +6,19 @@ use std::io::Write;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let format = args.get(1).and_then(|f| OutputFormat::parse(f)).unwrap_or_default();
+    let format = args
+        .get(1)
+        .and_then(|f| OutputFormat::parse(f))
+        .unwrap_or_default();
     let lines = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let seed = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(1);
     let benign = args.get(4).is_some_and(|a| a == "benign");
-    let mut g = Generator::new(GenOptions { lines, seed, attacks: !benign, ..GenOptions::new(format) });
+    let mut g = Generator::new(GenOptions {
+        lines,
+        seed,
+        attacks: !benign,
+        ..GenOptions::new(format)
+    });
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut err = std::io::BufWriter::new(std::io::stderr().lock());
@@ -28,7 +36,11 @@ fn main() -> std::io::Result<()> {
     out.flush()?;
     if std::env::var_os("SECMO_GEN_BENCH").is_some() {
         let secs = started.elapsed().as_secs_f64();
-        writeln!(err, "{lines} lines in {secs:.3} s: {:.0} lines/s", lines as f64 / secs)?;
+        writeln!(
+            err,
+            "{lines} lines in {secs:.3} s: {:.0} lines/s",
+            lines as f64 / secs
+        )?;
     }
     Ok(())
 }

@@ -10,7 +10,9 @@ use crate::net;
 use crate::payloads::{self, Sig};
 use crate::rng::Rng;
 use crate::sched::Sched;
-use crate::text::{push_clf_time, push_form_encoded, push_ip, push_nginx_escaped, push_pad, push_u64};
+use crate::text::{
+    push_clf_time, push_form_encoded, push_ip, push_nginx_escaped, push_pad, push_u64,
+};
 use crate::{Ctx, GenOptions, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
@@ -99,17 +101,63 @@ const SEARCHES: &[&str] = &[
 ];
 
 const ADJ: &[&str] = &[
-    "classic", "organic", "vintage", "slim", "waterproof", "wireless", "merino", "bamboo", "cast-iron",
-    "ceramic", "linen", "recycled", "compact", "heavy-duty", "hand-made", "solar",
+    "classic",
+    "organic",
+    "vintage",
+    "slim",
+    "waterproof",
+    "wireless",
+    "merino",
+    "bamboo",
+    "cast-iron",
+    "ceramic",
+    "linen",
+    "recycled",
+    "compact",
+    "heavy-duty",
+    "hand-made",
+    "solar",
 ];
 const NOUN: &[&str] = &[
-    "wallet", "backpack", "tote-bag", "running-shoes", "desk-lamp", "coffee-mug", "rain-jacket", "chair",
-    "tent", "water-bottle", "headphones", "skillet", "t-shirt", "notebook", "sunglasses", "blanket",
-    "sneakers", "teapot", "watch", "scarf", "yoga-mat", "cutting-board", "socks", "planter", "charger",
+    "wallet",
+    "backpack",
+    "tote-bag",
+    "running-shoes",
+    "desk-lamp",
+    "coffee-mug",
+    "rain-jacket",
+    "chair",
+    "tent",
+    "water-bottle",
+    "headphones",
+    "skillet",
+    "t-shirt",
+    "notebook",
+    "sunglasses",
+    "blanket",
+    "sneakers",
+    "teapot",
+    "watch",
+    "scarf",
+    "yoga-mat",
+    "cutting-board",
+    "socks",
+    "planter",
+    "charger",
 ];
 const CATEGORIES: &[&str] = &[
-    "men", "women", "kids", "home", "kitchen", "outdoor", "electronics", "sale", "new-arrivals", "gifts",
-    "office", "sports",
+    "men",
+    "women",
+    "kids",
+    "home",
+    "kitchen",
+    "outdoor",
+    "electronics",
+    "sale",
+    "new-arrivals",
+    "gifts",
+    "office",
+    "sports",
 ];
 const POSTS: &[&str] = &[
     "how-to-choose-running-shoes",
@@ -128,8 +176,17 @@ const POSTS: &[&str] = &[
     "drop-table-a-diy-story",
 ];
 const STATIC_PAGES: &[&str] = &[
-    "/about", "/contact", "/help/shipping", "/help/returns", "/help/reset-password", "/help/payment-methods",
-    "/help/order-status", "/privacy", "/terms", "/careers", "/stores",
+    "/about",
+    "/contact",
+    "/help/shipping",
+    "/help/returns",
+    "/help/reset-password",
+    "/help/payment-methods",
+    "/help/order-status",
+    "/privacy",
+    "/terms",
+    "/careers",
+    "/stores",
 ];
 const CSS_JS: &[(&str, u64, u64)] = &[
     ("/static/css/main.3f9a1c.css", 38_000, 92_000),
@@ -159,12 +216,42 @@ struct Bot {
 }
 
 const BOTS: &[Bot] = &[
-    Bot { ua: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", block: [66, 249, 66], ips: 2, mean_gap_ms: 9_000.0 },
-    Bot { ua: "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.6261.94 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", block: [66, 249, 79], ips: 2, mean_gap_ms: 11_000.0 },
-    Bot { ua: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", block: [157, 55, 39], ips: 2, mean_gap_ms: 14_000.0 },
-    Bot { ua: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", block: [40, 77, 167], ips: 1, mean_gap_ms: 20_000.0 },
-    Bot { ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)", block: [17, 241, 219], ips: 1, mean_gap_ms: 40_000.0 },
-    Bot { ua: "DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", block: [20, 191, 45], ips: 1, mean_gap_ms: 60_000.0 },
+    Bot {
+        ua: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        block: [66, 249, 66],
+        ips: 2,
+        mean_gap_ms: 9_000.0,
+    },
+    Bot {
+        ua: "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.6261.94 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        block: [66, 249, 79],
+        ips: 2,
+        mean_gap_ms: 11_000.0,
+    },
+    Bot {
+        ua: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        block: [157, 55, 39],
+        ips: 2,
+        mean_gap_ms: 14_000.0,
+    },
+    Bot {
+        ua: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        block: [40, 77, 167],
+        ips: 1,
+        mean_gap_ms: 20_000.0,
+    },
+    Bot {
+        ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+        block: [17, 241, 219],
+        ips: 1,
+        mean_gap_ms: 40_000.0,
+    },
+    Bot {
+        ua: "DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)",
+        block: [20, 191, 45],
+        ips: 1,
+        mean_gap_ms: 60_000.0,
+    },
 ];
 const MONITOR_UA: &str = "Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)";
 
@@ -186,52 +273,150 @@ const SQLMAP_PROBES: &[&str] = &[
 ];
 
 const TOOLS: &[Tool] = &[
-    Tool { ua: "sqlmap/1.8.3#stable (https://sqlmap.org)", paths: &[], lines: (20, 45) },
+    Tool {
+        ua: "sqlmap/1.8.3#stable (https://sqlmap.org)",
+        paths: &[],
+        lines: (20, 45),
+    },
     Tool {
         ua: "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:",
         paths: &[
-            "/", "/admin/", "/phpmyadmin/", "/cgi-bin/test-cgi", "/cgi-bin/printenv", "/icons/README", "/server-status",
-            "/.htaccess", "/test/", "/backup/", "/examples/servlets/index.html", "/manager/html", "/jmx-console/",
-            "/CHANGELOG.txt", "/config.inc", "/webdav/", "/scripts/", "/login.php", "/info.php", "/admin.php",
-            "/db/", "/logs/", "/old/", "/temp/", "/install.php", "/setup.php",
+            "/",
+            "/admin/",
+            "/phpmyadmin/",
+            "/cgi-bin/test-cgi",
+            "/cgi-bin/printenv",
+            "/icons/README",
+            "/server-status",
+            "/.htaccess",
+            "/test/",
+            "/backup/",
+            "/examples/servlets/index.html",
+            "/manager/html",
+            "/jmx-console/",
+            "/CHANGELOG.txt",
+            "/config.inc",
+            "/webdav/",
+            "/scripts/",
+            "/login.php",
+            "/info.php",
+            "/admin.php",
+            "/db/",
+            "/logs/",
+            "/old/",
+            "/temp/",
+            "/install.php",
+            "/setup.php",
         ],
         lines: (25, 50),
     },
     Tool {
         ua: "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
-        paths: &["/", "/nmaplowercheck", "/HNAP1", "/evox/about", "/.git/HEAD", "/robots.txt", "/sdk", "/NmapUpperCheck", "/favicon.ico", "/"],
+        paths: &[
+            "/",
+            "/nmaplowercheck",
+            "/HNAP1",
+            "/evox/about",
+            "/.git/HEAD",
+            "/robots.txt",
+            "/sdk",
+            "/NmapUpperCheck",
+            "/favicon.ico",
+            "/",
+        ],
         lines: (8, 16),
     },
     Tool {
         ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
         paths: &[
-            "/actuator/env", "/.git/config", "/server-status", "/swagger.json", "/api/swagger-ui.html", "/debug/pprof/",
-            "/config.json", "/telescope/requests", "/_profiler/phpinfo", "/.vscode/sftp.json", "/wp-content/debug.log",
-            "/jolokia/list", "/solr/admin/info/system", "/graphql", "/.well-known/security.txt", "/owa/auth/logon.aspx",
-            "/cgi-bin/luci", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", "/actuator/health", "/metrics",
+            "/actuator/env",
+            "/.git/config",
+            "/server-status",
+            "/swagger.json",
+            "/api/swagger-ui.html",
+            "/debug/pprof/",
+            "/config.json",
+            "/telescope/requests",
+            "/_profiler/phpinfo",
+            "/.vscode/sftp.json",
+            "/wp-content/debug.log",
+            "/jolokia/list",
+            "/solr/admin/info/system",
+            "/graphql",
+            "/.well-known/security.txt",
+            "/owa/auth/logon.aspx",
+            "/cgi-bin/luci",
+            "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
+            "/actuator/health",
+            "/metrics",
         ],
         lines: (20, 40),
     },
     Tool {
         ua: "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
         paths: &[
-            "/", "/wp-login.php", "/readme.html", "/wp-json/wp/v2/users", "/xmlrpc.php", "/wp-content/plugins/akismet/readme.txt",
-            "/wp-content/plugins/contact-form-7/readme.txt", "/wp-content/plugins/elementor/readme.txt",
-            "/wp-content/themes/twentytwentyfour/style.css", "/wp-content/debug.log", "/wp-includes/js/jquery/jquery.js",
-            "/wp-cron.php", "/wp-content/uploads/", "/?author=1", "/?author=2", "/feed/",
+            "/",
+            "/wp-login.php",
+            "/readme.html",
+            "/wp-json/wp/v2/users",
+            "/xmlrpc.php",
+            "/wp-content/plugins/akismet/readme.txt",
+            "/wp-content/plugins/contact-form-7/readme.txt",
+            "/wp-content/plugins/elementor/readme.txt",
+            "/wp-content/themes/twentytwentyfour/style.css",
+            "/wp-content/debug.log",
+            "/wp-includes/js/jquery/jquery.js",
+            "/wp-cron.php",
+            "/wp-content/uploads/",
+            "/?author=1",
+            "/?author=2",
+            "/feed/",
         ],
         lines: (16, 30),
     },
-    Tool { ua: "masscan/1.3 (https://github.com/robertdavidgraham/masscan)", paths: &["/"], lines: (1, 2) },
-    Tool { ua: "Mozilla/5.0 zgrab/0.x", paths: &["/", "/", "/robots.txt"], lines: (1, 3) },
+    Tool {
+        ua: "masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
+        paths: &["/"],
+        lines: (1, 2),
+    },
+    Tool {
+        ua: "Mozilla/5.0 zgrab/0.x",
+        paths: &["/", "/", "/robots.txt"],
+        lines: (1, 3),
+    },
 ];
 
 const SENSITIVE: &[&str] = &[
-    "/.env", "/.env.production", "/.env.bak", "/.git/config", "/.git/HEAD", "/wp-config.php.bak", "/wp-config.php~",
-    "/wp-config.old", "/config.php.save", "/.aws/credentials", "/backup.sql", "/db.sql", "/dump.sql.gz", "/database.sql",
-    "/.htpasswd", "/.DS_Store", "/.ssh/id_rsa", "/id_rsa", "/web.config", "/.svn/entries", "/config/database.yml",
-    "/.npmrc", "/.docker/config.json", "/backup.zip", "/www.tar.gz", "/.bash_history", "/phpinfo.php",
-    "/index.php?page=/etc/passwd", "/download?file=/etc/shadow", "/.git/logs/HEAD",
+    "/.env",
+    "/.env.production",
+    "/.env.bak",
+    "/.git/config",
+    "/.git/HEAD",
+    "/wp-config.php.bak",
+    "/wp-config.php~",
+    "/wp-config.old",
+    "/config.php.save",
+    "/.aws/credentials",
+    "/backup.sql",
+    "/db.sql",
+    "/dump.sql.gz",
+    "/database.sql",
+    "/.htpasswd",
+    "/.DS_Store",
+    "/.ssh/id_rsa",
+    "/id_rsa",
+    "/web.config",
+    "/.svn/entries",
+    "/config/database.yml",
+    "/.npmrc",
+    "/.docker/config.json",
+    "/backup.zip",
+    "/www.tar.gz",
+    "/.bash_history",
+    "/phpinfo.php",
+    "/index.php?page=/etc/passwd",
+    "/download?file=/etc/shadow",
+    "/.git/logs/HEAD",
 ];
 
 const LOGIN_TARGETS: &[(&str, u16)] = &[
@@ -249,7 +434,11 @@ const ERROR_TARGETS: &[(&str, u16)] = &[
     ("/api/internal/metrics", 403),
     ("/api/v1/cart/items?sku=", 400),
 ];
-const ERROR_UAS: &[&str] = &["okhttp/4.12.0", "MyShopApp/5.2.1 (Android 14; Pixel 7)", "axios/1.6.7"];
+const ERROR_UAS: &[&str] = &[
+    "okhttp/4.12.0",
+    "MyShopApp/5.2.1 (Android 14; Pixel 7)",
+    "axios/1.6.7",
+];
 const EXFIL_PATHS: &[&str] = &[
     "/exports/customers-",
     "/media/videos/promo-",
@@ -306,7 +495,7 @@ fn push_page(out: &mut String, page: Page) {
             out.push_str("/search?q=");
             let q = SEARCHES[usize::from(q) % SEARCHES.len()];
             // Most browsers send `'` as %27; some older ones send it raw.
-            push_form_encoded(out, q, q.len() % 3 == 0);
+            push_form_encoded(out, q, q.len().is_multiple_of(3));
         }
         Page::Blog => out.push_str("/blog/"),
         Page::Post(p) => {
@@ -320,13 +509,34 @@ fn push_page(out: &mut String, page: Page) {
         Page::Login => out.push_str("/login"),
         Page::Download(d) => {
             out.push_str("/downloads/");
-            out.push_str(["catalog-2024.pdf", "size-guide.pdf", "assembly-manual.pdf", "press-kit.zip"][usize::from(d) % 4]);
+            out.push_str(
+                [
+                    "catalog-2024.pdf",
+                    "size-guide.pdf",
+                    "assembly-manual.pdf",
+                    "press-kit.zip",
+                ][usize::from(d) % 4],
+            );
         }
     }
 }
 
 fn random_page(rng: &mut Rng, logged_in: bool) -> Page {
-    match rng.weighted(&[8, 10, 30, 10, 9, 3, 7, 5, 5, 2, if logged_in { 4 } else { 1 }, if logged_in { 0 } else { 4 }, 1]) {
+    match rng.weighted(&[
+        8,
+        10,
+        30,
+        10,
+        9,
+        3,
+        7,
+        5,
+        5,
+        2,
+        if logged_in { 4 } else { 1 },
+        if logged_in { 0 } else { 4 },
+        1,
+    ]) {
         0 => Page::Home,
         1 => Page::Products(rng.range(1, 12) as u8),
         2 => Page::Product(rng.below(400) as u16),
@@ -402,7 +612,11 @@ impl Client {
     fn roll_bytes(&mut self, now: i64) {
         let bucket = now / 600_000;
         if bucket != self.bytes_bucket {
-            self.bytes_prev = if bucket == self.bytes_bucket + 1 { self.bytes_cur } else { 0 };
+            self.bytes_prev = if bucket == self.bytes_bucket + 1 {
+                self.bytes_cur
+            } else {
+                0
+            };
             self.bytes_cur = 0;
             self.bytes_bucket = bucket;
         }
@@ -492,12 +706,20 @@ struct Visitor {
 enum Task {
     Arrivals,
     Session(Session),
-    Bot { bot: u8, client: u32, n: u32 },
-    Monitor { client: u32 },
+    Bot {
+        bot: u8,
+        client: u32,
+        n: u32,
+    },
+    Monitor {
+        client: u32,
+    },
     Planner,
     Campaign(Campaign),
     /// A flash crowd: `until` 0 = arm at the next minute, -1 = start now, else its end.
-    Spike { until: i64 },
+    Spike {
+        until: i64,
+    },
     Visitor(Visitor),
 }
 
@@ -529,19 +751,38 @@ impl Access {
         let rng = &mut ctx.rng;
         let base_rate = opts.rate();
         let pool = ((base_rate * 150.0) as usize).clamp(2000, 200_000);
-        let mut clients: Vec<Client> = (0..pool).map(|_| Client::new(net::benign(rng, 0.12))).collect();
+        let mut clients: Vec<Client> = (0..pool)
+            .map(|_| Client::new(net::benign(rng, 0.12)))
+            .collect();
         let mut sched = Sched::new();
         let start = opts.start_ms;
         // Crawlers and the monitor get their own client slots after the pool.
         for (b, bot) in BOTS.iter().enumerate() {
             for _ in 0..bot.ips {
-                clients.push(Client::new(net::in_block(rng, bot.block[0], bot.block[1], bot.block[2])));
+                clients.push(Client::new(net::in_block(
+                    rng,
+                    bot.block[0],
+                    bot.block[1],
+                    bot.block[2],
+                )));
                 let client = (clients.len() - 1) as u32;
-                sched.push(start + rng.below(bot.mean_gap_ms as u64) as i64, Task::Bot { bot: b as u8, client, n: 0 });
+                sched.push(
+                    start + rng.below(bot.mean_gap_ms as u64) as i64,
+                    Task::Bot {
+                        bot: b as u8,
+                        client,
+                        n: 0,
+                    },
+                );
             }
         }
         clients.push(Client::new(net::in_block(rng, 216, 144, 250)));
-        sched.push(start + rng.below(60_000) as i64, Task::Monitor { client: (clients.len() - 1) as u32 });
+        sched.push(
+            start + rng.below(60_000) as i64,
+            Task::Monitor {
+                client: (clients.len() - 1) as u32,
+            },
+        );
         let mut me = Access {
             sched,
             clients,
@@ -571,11 +812,17 @@ impl Access {
         }
         me.sched.push(start, Task::Arrivals);
         if me.attack_rate > 0.0 {
-            me.sched.push(start + ctx.rng.range(20_000, 90_000) as i64, Task::Planner);
+            me.sched
+                .push(start + ctx.rng.range(20_000, 90_000) as i64, Task::Planner);
             // The spike rule compares with 30 one-minute buckets of baseline.
-            let expected_secs = if opts.lines > 0 { opts.lines as f64 / (base_rate + me.attack_rate) } else { 0.0 };
+            let expected_secs = if opts.lines > 0 {
+                opts.lines as f64 / (base_rate + me.attack_rate)
+            } else {
+                0.0
+            };
             let at = (expected_secs * 0.4).max(35.0 * 60.0);
-            me.sched.push(start + (at * 1000.0) as i64, Task::Spike { until: 0 });
+            me.sched
+                .push(start + (at * 1000.0) as i64, Task::Spike { until: 0 });
         }
         me
     }
@@ -607,7 +854,11 @@ impl Access {
             pages += 1;
         }
         let landing_ref = rng.weighted(REFERRER_WEIGHTS) as u8;
-        let page = if landing_ref == 0 && rng.chance(0.5) { Page::Home } else { random_page(rng, false) };
+        let page = if landing_ref == 0 && rng.chance(0.5) {
+            Page::Home
+        } else {
+            random_page(rng, false)
+        };
         Session {
             client,
             ua,
@@ -654,14 +905,26 @@ impl Access {
                     let b = &BOTS[usize::from(bot)];
                     let scale = (20.0 / self.base_rate).max(1.0);
                     let gap = 1000 + ctx.rng.exp_ms(b.mean_gap_ms * scale);
-                    self.sched.push(at + gap, Task::Bot { bot, client, n: n + 1 });
+                    self.sched.push(
+                        at + gap,
+                        Task::Bot {
+                            bot,
+                            client,
+                            n: n + 1,
+                        },
+                    );
                     return None;
                 }
                 Task::Monitor { client } => {
                     let ip = self.clients[client as usize].ip;
                     self.clients[client as usize].record(at, 200, 0);
-                    write_line(out, ctx, ip, "HEAD", "/", "HTTP/1.1", 200, 0, "", MONITOR_UA);
-                    self.sched.push(at + 60_000 + ctx.rng.range_i(-300, 300), Task::Monitor { client });
+                    write_line(
+                        out, ctx, ip, "HEAD", "/", "HTTP/1.1", 200, 0, "", MONITOR_UA,
+                    );
+                    self.sched.push(
+                        at + 60_000 + ctx.rng.range_i(-300, 300),
+                        Task::Monitor { client },
+                    );
                     return None;
                 }
                 Task::Planner => {
@@ -705,7 +968,8 @@ impl Access {
                     self.sched.push(at, Task::Visitor(v));
                     let extra = 7.0;
                     let mean = 1000.0 * VISITOR_REQUESTS / (self.rate_at(at) * extra);
-                    self.sched.push(at + ctx.rng.exp_ms(mean), Task::Spike { until });
+                    self.sched
+                        .push(at + ctx.rng.exp_ms(mean), Task::Spike { until });
                 }
                 Task::Visitor(v) => {
                     if self.visitor_step(ctx, v, out) {
@@ -726,7 +990,8 @@ impl Access {
         let rng = &mut ctx.rng;
         let ci = s.client as usize;
         if let Some(wait) = self.clients[ci].hold(now) {
-            self.sched.push(now + wait + rng.below(400) as i64, Task::Session(s));
+            self.sched
+                .push(now + wait + rng.below(400) as i64, Task::Session(s));
             return false;
         }
         self.target.clear();
@@ -750,7 +1015,11 @@ impl Access {
                     }
                     Page::Search(q) => {
                         self.target.push_str("/api/v1/search/suggest?q=");
-                        push_form_encoded(&mut self.target, SEARCHES[usize::from(q) % SEARCHES.len()], false);
+                        push_form_encoded(
+                            &mut self.target,
+                            SEARCHES[usize::from(q) % SEARCHES.len()],
+                            false,
+                        );
                     }
                     _ => self.target.push_str("/api/v1/cart"),
                 }
@@ -767,7 +1036,7 @@ impl Access {
                 status = 201;
                 bytes = rng.range(300, 1_200);
             } else if s.first || matches!(s.page, Page::Home) {
-                let (path, lo, hi) = *rng.pick(CSS_JS);
+                let (path, lo, hi) = rng.pick(CSS_JS);
                 self.target.push_str(path);
                 if s.returning && rng.chance(0.75) {
                     status = 304;
@@ -778,7 +1047,11 @@ impl Access {
                 }
             } else {
                 self.target.push_str("/media/products/");
-                let id = if let Page::Product(id) = s.page { u64::from(id) } else { rng.below(400) };
+                let id = if let Page::Product(id) = s.page {
+                    u64::from(id)
+                } else {
+                    rng.below(400)
+                };
                 push_u64(&mut self.target, id);
                 self.target.push('-');
                 push_u64(&mut self.target, rng.range(1, 6));
@@ -841,7 +1114,7 @@ impl Access {
             if status == 404 {
                 // The page the link pointed at does not exist: the target changed.
                 self.target.clear();
-                self.target.push_str(*rng.pick(DEAD_LINKS));
+                self.target.push_str(rng.pick(DEAD_LINKS));
                 if !self.target.ends_with(".png") {
                     push_u64(&mut self.target, rng.range(1, 99_999));
                 }
@@ -867,12 +1140,27 @@ impl Access {
         if bytes > self.clients[ci].bytes_room(now) {
             bytes = 0;
         }
-        let status = if bytes == 0 && status == 200 && method == "GET" { 304 } else { status };
+        let status = if bytes == 0 && status == 200 && method == "GET" {
+            304
+        } else {
+            status
+        };
         self.clients[ci].record(now, status, bytes);
         let ip = self.clients[ci].ip;
         let proto = if s.h2 { "HTTP/2.0" } else { "HTTP/1.1" };
         let ua = BROWSERS[usize::from(s.ua) % BROWSERS.len()];
-        write_line(out, ctx, ip, method, &self.target, proto, status, bytes, &self.referer, ua);
+        write_line(
+            out,
+            ctx,
+            ip,
+            method,
+            &self.target,
+            proto,
+            status,
+            bytes,
+            &self.referer,
+            ua,
+        );
         if let Some(at) = next_at {
             self.sched.push(at, Task::Session(s));
         }
@@ -899,7 +1187,7 @@ impl Access {
         self.target.clear();
         let mut status = 200;
         let mut bytes = rng.range(9_000, 62_000);
-        if n % 40 == 0 {
+        if n.is_multiple_of(40) {
             self.target.push_str("/robots.txt");
             bytes = 312;
         } else if n % 40 == 1 {
@@ -912,7 +1200,11 @@ impl Access {
             bytes = rng.range(3_000, 3_600);
         } else {
             let page = random_page(rng, false);
-            let page = if page == Page::Login || matches!(page, Page::Download(_)) { Page::Blog } else { page };
+            let page = if page == Page::Login || matches!(page, Page::Download(_)) {
+                Page::Blog
+            } else {
+                page
+            };
             push_page(&mut self.target, page);
             if rng.chance(0.05) {
                 status = 301;
@@ -922,7 +1214,18 @@ impl Access {
         self.clients[ci].record(now, status, bytes);
         let ip = self.clients[ci].ip;
         let ua = BOTS[usize::from(bot)].ua;
-        write_line(out, ctx, ip, "GET", &self.target, "HTTP/1.1", status, bytes, "", ua);
+        write_line(
+            out,
+            ctx,
+            ip,
+            "GET",
+            &self.target,
+            "HTTP/1.1",
+            status,
+            bytes,
+            "",
+            ua,
+        );
     }
 
     fn next_campaign(&mut self, rng: &mut Rng) -> Campaign {
@@ -992,7 +1295,8 @@ impl Access {
         self.target.clear();
         self.referer.clear();
         self.ua.clear();
-        self.ua.push_str(ATTACKER_UAS[usize::from(c.ua) % ATTACKER_UAS.len()]);
+        self.ua
+            .push_str(ATTACKER_UAS[usize::from(c.ua) % ATTACKER_UAS.len()]);
         let mut method = "GET";
         let mut proto = "HTTP/1.1";
         let mut status: u16 = 200;
@@ -1001,7 +1305,7 @@ impl Access {
         let category = match c.camp {
             Camp::Sig(sig) => {
                 self.signature_request(rng, sig, &attacker);
-                status = *rng.pick(&[200, 200, 200, 400, 403, 404, 500]);
+                status = rng.pick(&[200, 200, 200, 400, 403, 404, 500]);
                 if status != 200 {
                     bytes = rng.range(150, 600);
                 }
@@ -1026,21 +1330,29 @@ impl Access {
                     self.ua.push(')');
                 }
                 if t == 2 && c.step % 5 == 3 {
-                    method = *rng.pick(&["OPTIONS", "PROPFIND", "POST"]);
+                    method = rng.pick(&["OPTIONS", "PROPFIND", "POST"]);
                 }
                 status = if self.target == "/" || self.target == "/robots.txt" {
                     200
                 } else {
-                    *rng.pick(&[404, 404, 404, 404, 403, 301, 200, 400])
+                    rng.pick(&[404, 404, 404, 404, 403, 301, 200, 400])
                 };
-                bytes = if status == 200 { rng.range(300, 60_000) } else { rng.range(150, 600) };
+                bytes = if status == 200 {
+                    rng.range(300, 60_000)
+                } else {
+                    rng.range(150, 600)
+                };
                 Category::Scanner
             }
             Camp::Sensitive => {
                 let i = (c.var as usize + c.step as usize * 7) % SENSITIVE.len();
                 self.target.push_str(SENSITIVE[i]);
-                status = *rng.pick(&[404, 404, 404, 404, 404, 404, 403, 403, 200]);
-                bytes = if status == 200 { rng.range(200, 4_000) } else { rng.range(150, 600) };
+                status = rng.pick(&[404, 404, 404, 404, 404, 404, 403, 403, 200]);
+                bytes = if status == 200 {
+                    rng.range(200, 4_000)
+                } else {
+                    rng.range(150, 600)
+                };
                 Category::SensitiveFile
             }
             Camp::Brute => {
@@ -1061,33 +1373,37 @@ impl Access {
                 Category::BruteForce
             }
             Camp::Flood => {
-                if c.var % 2 == 0 {
+                if c.var.is_multiple_of(2) {
                     self.target.push('/');
                 } else {
                     push_page(&mut self.target, random_page(rng, false));
                 }
-                if c.var % 3 == 0 {
+                if c.var.is_multiple_of(3) {
                     self.ua.clear();
                 }
                 Category::Flood
             }
             Camp::NotFound => {
                 const WORDS: &[&str] = &[
-                    "admin", "old", "test", "dev", "api", "v1", "v2", "backup", "tmp", "uploads", "private", "data",
-                    "files", "cms", "portal", "staging", "beta", "web", "app", "shop", "new", "site",
+                    "admin", "old", "test", "dev", "api", "v1", "v2", "backup", "tmp", "uploads",
+                    "private", "data", "files", "cms", "portal", "staging", "beta", "web", "app",
+                    "shop", "new", "site",
                 ];
-                const EXT: &[&str] = &["", "/", ".php", ".bak", ".old", ".asp", ".jsp", ".txt", ".html", ".zip"];
+                const EXT: &[&str] = &[
+                    "", "/", ".php", ".bak", ".old", ".asp", ".jsp", ".txt", ".html", ".zip",
+                ];
                 self.target.push('/');
                 let w = (c.var as usize + c.step as usize) % WORDS.len();
                 self.target.push_str(WORDS[w]);
                 push_u64(&mut self.target, u64::from(c.step));
-                self.target.push_str(EXT[(c.step as usize * 3 + c.var as usize) % EXT.len()]);
+                self.target
+                    .push_str(EXT[(c.step as usize * 3 + c.var as usize) % EXT.len()]);
                 status = 404;
                 bytes = rng.range(150, 600);
                 Category::Scanner
             }
             Camp::Scrape => {
-                if c.step % 3 == 0 {
+                if c.step.is_multiple_of(3) {
                     self.target.push_str("/products?page=");
                     push_u64(&mut self.target, u64::from(c.step / 3 + 1));
                     self.target.push_str("&sort=price");
@@ -1107,10 +1423,14 @@ impl Access {
                 let (path, code) = ERROR_TARGETS[c.var as usize % ERROR_TARGETS.len()];
                 self.target.push_str(path);
                 if path.ends_with('/') || path.ends_with('=') {
-                    push_u64(&mut self.target, u64::from(c.var % 90_000 + 10_000 + c.step % 3));
+                    push_u64(
+                        &mut self.target,
+                        u64::from(c.var % 90_000 + 10_000 + c.step % 3),
+                    );
                 }
                 self.ua.clear();
-                self.ua.push_str(ERROR_UAS[c.var as usize % ERROR_UAS.len()]);
+                self.ua
+                    .push_str(ERROR_UAS[c.var as usize % ERROR_UAS.len()]);
                 status = code;
                 bytes = rng.range(150, 700);
                 Category::ErrorBurst
@@ -1134,18 +1454,38 @@ impl Access {
         c.left = c.left.saturating_sub(1);
         c.step += 1;
         let now = ctx.now;
-        write_line(out, ctx, c.ip, method, &self.target, proto, status, bytes, &self.referer, &self.ua);
+        write_line(
+            out,
+            ctx,
+            c.ip,
+            method,
+            &self.target,
+            proto,
+            status,
+            bytes,
+            &self.referer,
+            &self.ua,
+        );
         if c.left > 0 {
             let gap = ctx.rng.range_i(c.gap.0, c.gap.1).max(1);
             self.sched.push(now + gap, Task::Campaign(c));
         }
-        Truth { category, ip: attacker, user: None }
+        Truth {
+            category,
+            ip: attacker,
+            user: None,
+        }
     }
 
     fn signature_request(&mut self, rng: &mut Rng, sig: Sig, attacker: &str) {
         self.raw.clear();
-        payloads::fill(*rng.pick(payloads::templates(sig)), rng, attacker, &mut self.raw);
-        let enc = *rng.pick(payloads::encodings(sig));
+        payloads::fill(
+            rng.pick(payloads::templates(sig)),
+            rng,
+            attacker,
+            &mut self.raw,
+        );
+        let enc = rng.pick(payloads::encodings(sig));
         // Where the payload goes: 0 query, 1 path, 2 User-Agent, 3 Referer.
         let place = match sig {
             Sig::Sqli => rng.weighted(&[80, 10, 5, 5]),
@@ -1156,30 +1496,71 @@ impl Access {
         };
         let (endpoints, prefixes): (&[(&str, &str)], &[&str]) = match sig {
             Sig::Sqli => (
-                &[("/products", "id"), ("/product.php", "id"), ("/search", "q"), ("/category", "cat"), ("/api/v1/products", "sort"), ("/news", "item"), ("/user", "name")],
+                &[
+                    ("/products", "id"),
+                    ("/product.php", "id"),
+                    ("/search", "q"),
+                    ("/category", "cat"),
+                    ("/api/v1/products", "sort"),
+                    ("/news", "item"),
+                    ("/user", "name"),
+                ],
                 &["/products/", "/category/", "/api/v1/users/"],
             ),
             Sig::Xss => (
-                &[("/search", "q"), ("/contact", "name"), ("/comment", "text"), ("/login", "redirect"), ("/blog/", "s"), ("/error", "msg")],
+                &[
+                    ("/search", "q"),
+                    ("/contact", "name"),
+                    ("/comment", "text"),
+                    ("/login", "redirect"),
+                    ("/blog/", "s"),
+                    ("/error", "msg"),
+                ],
                 &["/search/", "/tag/", "/profile/"],
             ),
             Sig::Traversal => (
-                &[("/download", "file"), ("/index.php", "page"), ("/view", "template"), ("/image", "path"), ("/docs", "doc"), ("/api/v1/files", "name")],
-                &["/static/", "/images/", "/download/", "/cgi-bin/", "/assets/"],
+                &[
+                    ("/download", "file"),
+                    ("/index.php", "page"),
+                    ("/view", "template"),
+                    ("/image", "path"),
+                    ("/docs", "doc"),
+                    ("/api/v1/files", "name"),
+                ],
+                &[
+                    "/static/",
+                    "/images/",
+                    "/download/",
+                    "/cgi-bin/",
+                    "/assets/",
+                ],
             ),
             Sig::Cmd => (
-                &[("/ping", "host"), ("/cgi-bin/diag.cgi", "ip"), ("/api/v1/tools/lookup", "domain"), ("/exec", "cmd"), ("/admin/backup", "file"), ("/subscribe", "email")],
+                &[
+                    ("/ping", "host"),
+                    ("/cgi-bin/diag.cgi", "ip"),
+                    ("/api/v1/tools/lookup", "domain"),
+                    ("/exec", "cmd"),
+                    ("/admin/backup", "file"),
+                    ("/subscribe", "email"),
+                ],
                 &["/cgi-bin/"],
             ),
             Sig::Log4shell => (
-                &[("/", "x"), ("/search", "q"), ("/api/v1/login", "username"), ("/solr/admin/cores", "action"), ("/websso/SAML2/SSO", "RelayState")],
+                &[
+                    ("/", "x"),
+                    ("/search", "q"),
+                    ("/api/v1/login", "username"),
+                    ("/solr/admin/cores", "action"),
+                    ("/websso/SAML2/SSO", "RelayState"),
+                ],
                 &["/", "/api/", "/v1/"],
             ),
         };
         match place {
             0 | 1 => {
                 if place == 0 {
-                    let (path, param) = *rng.pick(endpoints);
+                    let (path, param) = rng.pick(endpoints);
                     self.target.push_str(path);
                     self.target.push('?');
                     if rng.chance(0.3) {
@@ -1188,14 +1569,25 @@ impl Access {
                     self.target.push_str(param);
                     self.target.push('=');
                 } else {
-                    self.target.push_str(*rng.pick(prefixes));
+                    self.target.push_str(rng.pick(prefixes));
                 }
                 let keep_slash = place == 1 && rng.chance(0.5);
-                payloads::encode(enc, &self.raw, keep_slash, rng, &mut self.scratch, &mut self.target);
+                payloads::encode(
+                    enc,
+                    &self.raw,
+                    keep_slash,
+                    rng,
+                    &mut self.scratch,
+                    &mut self.target,
+                );
             }
             _ => {
                 push_page(&mut self.target, random_page(rng, false));
-                let field = if place == 2 { &mut self.ua } else { &mut self.referer };
+                let field = if place == 2 {
+                    &mut self.ua
+                } else {
+                    &mut self.referer
+                };
                 field.clear();
                 if place == 3 && rng.chance(0.5) {
                     field.push_str(SITE);
@@ -1210,9 +1602,10 @@ impl Access {
         let t = &TOOLS[usize::from(tool)];
         if t.paths.is_empty() {
             // sqlmap: boolean, time and union probes against one parameter.
-            self.target.push_str(["/product.php?id=", "/products?id=", "/news?item="][var as usize % 3]);
+            self.target
+                .push_str(["/product.php?id=", "/products?id=", "/news?item="][var as usize % 3]);
             self.raw.clear();
-            payloads::fill(*rng.pick(SQLMAP_PROBES), rng, "", &mut self.raw);
+            payloads::fill(rng.pick(SQLMAP_PROBES), rng, "", &mut self.raw);
             crate::text::push_percent_all(&mut self.target, &self.raw, false);
             return;
         }
@@ -1232,19 +1625,29 @@ impl Access {
         let (status, bytes, next);
         if v.assets_left > 0 {
             v.assets_left -= 1;
-            let (path, lo, hi) = *rng.pick(CSS_JS);
+            let (path, lo, hi) = rng.pick(CSS_JS);
             self.target.push_str(path);
             self.referer.push_str(SITE);
             push_page(&mut self.referer, v.page);
             status = 200;
             bytes = rng.range(lo, hi);
-            next = if v.assets_left > 0 { now + rng.range_i(20, 250) } else { now + 4_000 + rng.exp_ms(15_000.0) };
+            next = if v.assets_left > 0 {
+                now + rng.range_i(20, 250)
+            } else {
+                now + 4_000 + rng.exp_ms(15_000.0)
+            };
         } else if v.pages_left == 0 {
             return false;
         } else {
             if v.first {
                 v.first = false;
-                self.referer.push_str(["https://news.ycombinator.com/", "https://t.co/", "https://www.reddit.com/"][usize::from(v.referer) % 3]);
+                self.referer.push_str(
+                    [
+                        "https://news.ycombinator.com/",
+                        "https://t.co/",
+                        "https://www.reddit.com/",
+                    ][usize::from(v.referer) % 3],
+                );
             } else {
                 self.referer.push_str(SITE);
                 push_page(&mut self.referer, v.page);
@@ -1259,7 +1662,18 @@ impl Access {
             next = now + rng.range_i(40, 300);
         }
         let ua = BROWSERS[usize::from(v.ua) % BROWSERS.len()];
-        write_line(out, ctx, v.ip, "GET", &self.target, "HTTP/2.0", status, bytes, &self.referer, ua);
+        write_line(
+            out,
+            ctx,
+            v.ip,
+            "GET",
+            &self.target,
+            "HTTP/2.0",
+            status,
+            bytes,
+            &self.referer,
+            ua,
+        );
         if v.assets_left > 0 || v.pages_left > 0 {
             self.sched.push(next, Task::Visitor(v));
         }

@@ -8,7 +8,9 @@ use crate::net;
 use crate::payloads::{self, Enc, Sig};
 use crate::rng::Rng;
 use crate::sched::Sched;
-use crate::text::{push_csv_field, push_iso_millis, push_iso_secs, push_ip, push_json_escaped, push_u64};
+use crate::text::{
+    push_csv_field, push_ip, push_iso_millis, push_iso_secs, push_json_escaped, push_u64,
+};
 use crate::{Ctx, GenOptions, OutputFormat, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
@@ -19,12 +21,13 @@ const MB: u64 = 1_000_000;
 pub const CSV_HEADER: &str = "timestamp,ip,user,action,method,path,status,bytes,user_agent";
 
 const FIRST: &[&str] = &[
-    "maria", "james", "li", "fatima", "john", "aisha", "wei", "olga", "pedro", "sara", "tom", "yuki", "ahmed", "emma",
-    "noah", "ines", "raj", "chloe", "igor", "zoe", "kofi", "lena", "omar", "ana",
+    "maria", "james", "li", "fatima", "john", "aisha", "wei", "olga", "pedro", "sara", "tom",
+    "yuki", "ahmed", "emma", "noah", "ines", "raj", "chloe", "igor", "zoe", "kofi", "lena", "omar",
+    "ana",
 ];
 const LAST: &[&str] = &[
-    "garcia", "smith", "chen", "khan", "o'brien", "nguyen", "ivanova", "silva", "muller", "rossi", "tanaka", "okafor",
-    "dubois", "kowalski", "patel", "jensen",
+    "garcia", "smith", "chen", "khan", "o'brien", "nguyen", "ivanova", "silva", "muller", "rossi",
+    "tanaka", "okafor", "dubois", "kowalski", "patel", "jensen",
 ];
 const APP_UAS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
@@ -41,8 +44,18 @@ const ATTACK_UAS: &[&str] = &[
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.6099.109 Safari/537.36",
 ];
 const PAGES: &[&str] = &[
-    "/dashboard", "/orders", "/orders/", "/invoices", "/settings", "/reports/monthly", "/messages", "/profile",
-    "/projects/", "/team", "/billing", "/help",
+    "/dashboard",
+    "/orders",
+    "/orders/",
+    "/invoices",
+    "/settings",
+    "/reports/monthly",
+    "/messages",
+    "/profile",
+    "/projects/",
+    "/team",
+    "/billing",
+    "/help",
 ];
 const APIS: &[(&str, &str)] = &[
     ("GET", "/api/v1/orders?page="),
@@ -53,7 +66,17 @@ const APIS: &[(&str, &str)] = &[
     ("GET", "/api/v1/reports/summary?month="),
     ("POST", "/api/v1/orders"),
 ];
-const SPRAY_USERS: &[&str] = &["admin", "root", "test", "administrator", "support", "info", "sales", "demo", "guest"];
+const SPRAY_USERS: &[&str] = &[
+    "admin",
+    "root",
+    "test",
+    "administrator",
+    "support",
+    "info",
+    "sales",
+    "demo",
+    "guest",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Action {
@@ -172,7 +195,11 @@ impl App {
         let n_users = ((rate * 120.0) as usize).clamp(400, 50_000);
         let n_clients = n_users * 2 / 3;
         let clients: Vec<Client> = (0..n_clients)
-            .map(|_| Client { ip: net::benign(rng, 0.15), api: [NEVER; 3], fails: [NEVER; 2] })
+            .map(|_| Client {
+                ip: net::benign(rng, 0.15),
+                api: [NEVER; 3],
+                fails: [NEVER; 2],
+            })
             .collect();
         let users = (0..n_users)
             .map(|i| {
@@ -228,7 +255,10 @@ impl App {
             ctx.now = at;
             match task {
                 Task::Arrivals => {
-                    self.sched.push(at + ctx.rng.exp_ms(1000.0 * SESSION_LINES / self.rate), Task::Arrivals);
+                    self.sched.push(
+                        at + ctx.rng.exp_ms(1000.0 * SESSION_LINES / self.rate),
+                        Task::Arrivals,
+                    );
                     // One session per user at a time, and a pause between sessions.
                     for _ in 0..8 {
                         let u = ctx.rng.below(self.users.len() as u64) as usize;
@@ -236,7 +266,12 @@ impl App {
                         if !user.active && at - user.last_end > 180_000 {
                             user.active = true;
                             let steps = ctx.rng.range(6, 18) as u8;
-                            let s = Session { user: u as u32, started: at, logged_in: false, steps_left: steps };
+                            let s = Session {
+                                user: u as u32,
+                                started: at,
+                                logged_in: false,
+                                steps_left: steps,
+                            };
                             self.sched.push(at, Task::Session(s));
                             break;
                         }
@@ -249,7 +284,12 @@ impl App {
                 }
                 Task::Planner => {
                     let c = self.new_campaign(&mut ctx.rng);
-                    let expected = f64::from(c.left) * if c.camp == Camp::SessionAbuse { 3.0 } else { 1.0 };
+                    let expected = f64::from(c.left)
+                        * if c.camp == Camp::SessionAbuse {
+                            3.0
+                        } else {
+                            1.0
+                        };
                     self.sched.push(at, Task::Campaign(c));
                     let gap = (expected / self.attack_rate * 1000.0 * (0.5 + ctx.rng.f64())) as i64;
                     self.sched.push(at + gap.max(1000), Task::Planner);
@@ -304,7 +344,7 @@ impl App {
             // APIs at most three times per ten minutes per address: well under D-02 and D-04.
             if rng.chance(0.3) && room(&self.clients[ci].api, now, 600_000) {
                 note(&mut self.clients[ci].api, now);
-                let (m, p) = *rng.pick(APIS);
+                let (m, p) = rng.pick(APIS);
                 method = m;
                 self.path.push_str(p);
                 if p.ends_with('=') || p.ends_with('/') {
@@ -316,7 +356,7 @@ impl App {
                 action = Action::ApiRequest;
                 status = if m == "POST" { 201 } else { 200 };
             } else {
-                let p = *rng.pick(PAGES);
+                let p = rng.pick(PAGES);
                 self.path.push_str(p);
                 if p.ends_with('/') {
                     push_u64(&mut self.path, rng.range(100, 9_999));
@@ -352,9 +392,19 @@ impl App {
 
     fn new_campaign(&mut self, rng: &mut Rng) -> Campaign {
         if self.rotation.is_empty() {
-            let mut round = vec![Camp::Brute, Camp::Brute, Camp::Flood, Camp::SessionAbuse, Camp::BotLoop];
+            let mut round = vec![
+                Camp::Brute,
+                Camp::Brute,
+                Camp::Flood,
+                Camp::SessionAbuse,
+                Camp::BotLoop,
+            ];
             if self.csv {
-                round.extend([Camp::Sig(Sig::Sqli), Camp::Sig(Sig::Sqli), Camp::Sig(Sig::Xss)]);
+                round.extend([
+                    Camp::Sig(Sig::Sqli),
+                    Camp::Sig(Sig::Sqli),
+                    Camp::Sig(Sig::Xss),
+                ]);
             } else {
                 round.push(Camp::Upload);
             }
@@ -417,7 +467,7 @@ impl App {
                 method = "POST";
                 self.path.push_str("/login");
                 // Half the campaigns spray common names, half hammer one account.
-                if c.user % 2 == 0 {
+                if c.user.is_multiple_of(2) {
                     user = SPRAY_USERS[(c.step as usize + c.user as usize) % SPRAY_USERS.len()];
                     label_user = false;
                 }
@@ -425,7 +475,11 @@ impl App {
                     (Action::LoginSuccess, Category::BruteForce, 0)
                 } else {
                     status = 401;
-                    (Action::LoginFailure, Category::BruteForce, rng.range_i(1_500, 6_000))
+                    (
+                        Action::LoginFailure,
+                        Category::BruteForce,
+                        rng.range_i(1_500, 6_000),
+                    )
                 }
             }
             Camp::Flood => {
@@ -442,54 +496,109 @@ impl App {
                     self.path.push_str("/login");
                     c.sub = 1;
                     c.visits = rng.range(0, 2) as u8;
-                    (Action::LoginSuccess, Category::SessionAbuse, rng.range_i(3_000, 12_000))
+                    (
+                        Action::LoginSuccess,
+                        Category::SessionAbuse,
+                        rng.range_i(3_000, 12_000),
+                    )
                 } else if c.visits > 0 {
                     c.visits -= 1;
-                    self.path.push_str(PAGES[(c.step as usize * 5 + usize::from(c.visits)) % PAGES.len()]);
-                    (Action::PageVisit, Category::SessionAbuse, rng.range_i(2_000, 10_000))
+                    self.path.push_str(
+                        PAGES[(c.step as usize * 5 + usize::from(c.visits)) % PAGES.len()],
+                    );
+                    (
+                        Action::PageVisit,
+                        Category::SessionAbuse,
+                        rng.range_i(2_000, 10_000),
+                    )
                 } else {
                     method = "POST";
                     self.path.push_str("/logout");
                     status = 302;
                     c.sub = 0;
-                    (Action::Logout, Category::SessionAbuse, rng.range_i(30_000, 90_000))
+                    (
+                        Action::Logout,
+                        Category::SessionAbuse,
+                        rng.range_i(30_000, 90_000),
+                    )
                 }
             }
             Camp::BotLoop => {
-                if c.step % 2 == 0 {
-                    self.path.push_str(PAGES[(c.step as usize / 2) % PAGES.len()]);
-                    (Action::PageVisit, Category::BotPattern, rng.range_i(800, 3_000))
+                if c.step.is_multiple_of(2) {
+                    self.path
+                        .push_str(PAGES[(c.step as usize / 2) % PAGES.len()]);
+                    (
+                        Action::PageVisit,
+                        Category::BotPattern,
+                        rng.range_i(800, 3_000),
+                    )
                 } else {
                     let (m, p) = APIS[(c.step as usize / 2) % 3];
                     method = m;
                     self.path.push_str(p);
                     push_u64(&mut self.path, u64::from(c.step));
-                    (Action::ApiRequest, Category::BotPattern, rng.range_i(20_000, 35_000))
+                    (
+                        Action::ApiRequest,
+                        Category::BotPattern,
+                        rng.range_i(20_000, 35_000),
+                    )
                 }
             }
             Camp::Upload => {
                 if c.step == 0 {
                     method = "POST";
                     self.path.push_str("/login");
-                    (Action::LoginSuccess, Category::Exfiltration, rng.range_i(5_000, 20_000))
+                    (
+                        Action::LoginSuccess,
+                        Category::Exfiltration,
+                        rng.range_i(5_000, 20_000),
+                    )
                 } else {
-                    method = if c.step % 2 == 0 { "PUT" } else { "POST" };
+                    method = if c.step.is_multiple_of(2) {
+                        "PUT"
+                    } else {
+                        "POST"
+                    };
                     self.path.push_str("/api/v1/files/upload?name=export-");
                     push_u64(&mut self.path, u64::from(c.step));
                     self.path.push_str(".zip");
                     request_bytes = rng.range(30 * MB, 60 * MB);
                     status = 201;
-                    (Action::ApiRequest, Category::Exfiltration, rng.range_i(15_000, 30_000))
+                    (
+                        Action::ApiRequest,
+                        Category::Exfiltration,
+                        rng.range_i(15_000, 30_000),
+                    )
                 }
             }
             Camp::Sig(sig) => {
                 self.raw.clear();
-                payloads::fill(*rng.pick(payloads::templates(sig)), rng, &attacker, &mut self.raw);
-                let enc = *rng.pick(&[Enc::Plain, Enc::Percent, Enc::Plus, Enc::MixedCase]);
-                self.path.push_str(if sig == Sig::Sqli { "/orders?id=" } else { "/messages?subject=" });
-                payloads::encode(enc, &self.raw, false, rng, &mut self.scratch, &mut self.path);
-                status = *rng.pick(&[200, 200, 400, 500]);
-                let cat = if sig == Sig::Sqli { Category::Sqli } else { Category::Xss };
+                payloads::fill(
+                    rng.pick(payloads::templates(sig)),
+                    rng,
+                    &attacker,
+                    &mut self.raw,
+                );
+                let enc = rng.pick(&[Enc::Plain, Enc::Percent, Enc::Plus, Enc::MixedCase]);
+                self.path.push_str(if sig == Sig::Sqli {
+                    "/orders?id="
+                } else {
+                    "/messages?subject="
+                });
+                payloads::encode(
+                    enc,
+                    &self.raw,
+                    false,
+                    rng,
+                    &mut self.scratch,
+                    &mut self.path,
+                );
+                status = rng.pick(&[200, 200, 400, 500]);
+                let cat = if sig == Sig::Sqli {
+                    Category::Sqli
+                } else {
+                    Category::Xss
+                };
                 (Action::PageVisit, cat, rng.range_i(1_000, 8_000))
             }
         };

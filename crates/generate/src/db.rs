@@ -21,8 +21,21 @@ const APP_USERS: &[(&str, &str, &str)] = &[
     ("backup", "shop", "pg_dump"),
     ("grafana", "metrics", "grafana"),
 ];
-const MYSQL_GUESSES: &[&str] = &["root", "admin", "mysql", "test", "sa", "dbadmin", "backup", "user", "wordpress", "mysqladmin"];
-const PG_GUESSES: &[&str] = &["postgres", "admin", "root", "test", "user", "odoo", "pgadmin", "sa", "dbuser", "guest"];
+const MYSQL_GUESSES: &[&str] = &[
+    "root",
+    "admin",
+    "mysql",
+    "test",
+    "sa",
+    "dbadmin",
+    "backup",
+    "user",
+    "wordpress",
+    "mysqladmin",
+];
+const PG_GUESSES: &[&str] = &[
+    "postgres", "admin", "root", "test", "user", "odoo", "pgadmin", "sa", "dbuser", "guest",
+];
 const SLOW_QUERIES: &[&str] = &[
     "SELECT o.id, o.total FROM orders o WHERE o.customer_id = 4821 UNION ALL SELECT r.order_id, -r.amount FROM refunds r WHERE r.customer_id = 4821",
     "SELECT count(*) FROM events WHERE created_at > now() - interval '1 day'",
@@ -93,13 +106,19 @@ impl Db {
         let clients = (0..6)
             .map(|_| {
                 let c = rng.range(1, 4) as u8;
-                Client { ip: net::in_block(rng, 10, 0, c), fails: [NEVER; 2] }
+                Client {
+                    ip: net::in_block(rng, 10, 0, c),
+                    fails: [NEVER; 2],
+                }
             })
             .collect();
         let mut sched = Sched::new();
         let start = opts.start_ms;
         sched.push(start, Task::Arrivals);
-        sched.push(start + rng.range_i(0, 300_000), Task::Checkpoint { start: true });
+        sched.push(
+            start + rng.range_i(0, 300_000),
+            Task::Checkpoint { start: true },
+        );
         let attack_rate = opts.attack_rate();
         if attack_rate > 0.0 {
             sched.push(start + rng.range_i(60_000, 600_000), Task::Planner);
@@ -134,7 +153,10 @@ impl Db {
             match task {
                 Task::Arrivals => {
                     let per_conn = if self.pg { 4.0 } else { 1.0 };
-                    self.sched.push(at + ctx.rng.exp_ms(1000.0 * per_conn / self.rate), Task::Arrivals);
+                    self.sched.push(
+                        at + ctx.rng.exp_ms(1000.0 * per_conn / self.rate),
+                        Task::Arrivals,
+                    );
                     let pid = self.next_pid(&mut ctx.rng);
                     self.thread += 1;
                     let c = Conn {
@@ -165,9 +187,10 @@ impl Db {
                             push_u64(&mut self.msg, buffers);
                             self.msg.push_str(" buffers (0.");
                             push_u64(&mut self.msg, ctx.rng.range(1, 9));
-                            self.msg.push_str("%); 0 WAL file(s) added, 0 removed, 1 recycled; write=");
+                            self.msg
+                                .push_str("%); 0 WAL file(s) added, 0 removed, 1 recycled; write=");
                             push_u64(&mut self.msg, ctx.rng.range(1, 27));
-                            self.msg.push_str(".");
+                            self.msg.push('.');
                             push_u64(&mut self.msg, ctx.rng.range(100, 999));
                             self.msg.push_str(" s, sync=0.002 s, total=27.010 s; sync files=42, longest=0.001 s, average=0.001 s; distance=");
                             push_u64(&mut self.msg, buffers * 8);
@@ -180,10 +203,26 @@ impl Db {
                         } else {
                             "Page cleaner took 4132ms to flush 112 and evict 0 pages"
                         });
-                        let (level, code, sub) = if start { ("Warning", "MY-013360", "Server") } else { ("Note", "MY-011953", "InnoDB") };
-                        mysql_line(out, ctx, if start { self.thread } else { 0 }, level, code, sub, &self.msg);
+                        let (level, code, sub) = if start {
+                            ("Warning", "MY-013360", "Server")
+                        } else {
+                            ("Note", "MY-011953", "InnoDB")
+                        };
+                        mysql_line(
+                            out,
+                            ctx,
+                            if start { self.thread } else { 0 },
+                            level,
+                            code,
+                            sub,
+                            &self.msg,
+                        );
                     }
-                    let next = if start { at + ctx.rng.range_i(20_000, 30_000) } else { at + 300_000 - 27_000 };
+                    let next = if start {
+                        at + ctx.rng.range_i(20_000, 30_000)
+                    } else {
+                        at + 300_000 - 27_000
+                    };
                     self.sched.push(next, Task::Checkpoint { start: !start });
                     return None;
                 }
@@ -217,7 +256,15 @@ impl Db {
                 self.msg.push_str("'@'");
                 push_ip(&mut self.msg, ip);
                 self.msg.push_str("' (using password: YES)");
-                mysql_line(out, ctx, self.thread, "Note", "MY-010926", "Server", &self.msg);
+                mysql_line(
+                    out,
+                    ctx,
+                    self.thread,
+                    "Note",
+                    "MY-010926",
+                    "Server",
+                    &self.msg,
+                );
             } else if r < 70 {
                 self.msg.push_str("Aborted connection ");
                 push_u64(&mut self.msg, self.thread);
@@ -227,12 +274,22 @@ impl Db {
                 self.msg.push_str(user);
                 self.msg.push_str("' host: '");
                 push_ip(&mut self.msg, ip);
-                self.msg.push_str("' (Got an error reading communication packets).");
-                mysql_line(out, ctx, self.thread, "Note", "MY-010914", "Server", &self.msg);
+                self.msg
+                    .push_str("' (Got an error reading communication packets).");
+                mysql_line(
+                    out,
+                    ctx,
+                    self.thread,
+                    "Note",
+                    "MY-010914",
+                    "Server",
+                    &self.msg,
+                );
             } else if r < 85 {
                 self.msg.push_str("IP address '");
                 push_ip(&mut self.msg, ip);
-                self.msg.push_str("' could not be resolved: Name or service not known");
+                self.msg
+                    .push_str("' could not be resolved: Name or service not known");
                 mysql_line(out, ctx, 0, "Warning", "MY-010055", "Server", &self.msg);
             } else {
                 self.msg.push_str("Aborted connection ");
@@ -243,8 +300,17 @@ impl Db {
                 self.msg.push_str(user);
                 self.msg.push_str("' host: '");
                 push_ip(&mut self.msg, ip);
-                self.msg.push_str("' (Got timeout reading communication packets).");
-                mysql_line(out, ctx, self.thread, "Note", "MY-010914", "Server", &self.msg);
+                self.msg
+                    .push_str("' (Got timeout reading communication packets).");
+                mysql_line(
+                    out,
+                    ctx,
+                    self.thread,
+                    "Note",
+                    "MY-010914",
+                    "Server",
+                    &self.msg,
+                );
             }
             return true;
         }
@@ -265,7 +331,8 @@ impl Db {
                     // A mistyped password in a console; the client retries on a new connection.
                     note(&mut self.clients[ci].fails, now);
                     severity = "FATAL";
-                    self.msg.push_str("password authentication failed for user \"");
+                    self.msg
+                        .push_str("password authentication failed for user \"");
                     self.msg.push_str(user);
                     self.msg.push('"');
                     next = None;
@@ -285,14 +352,17 @@ impl Db {
                 prefix_user = (user, db, app);
                 if rng.chance(0.3) {
                     severity = "ERROR";
-                    self.msg.push_str("duplicate key value violates unique constraint \"users_email_key\"");
+                    self.msg.push_str(
+                        "duplicate key value violates unique constraint \"users_email_key\"",
+                    );
                 } else {
                     self.msg.push_str("duration: ");
                     push_u64(&mut self.msg, rng.range(1_000, 9_000));
                     self.msg.push('.');
                     push_u64(&mut self.msg, rng.range(100, 999));
                     self.msg.push_str(" ms  statement: ");
-                    self.msg.push_str(SLOW_QUERIES[rng.below(SLOW_QUERIES.len() as u64) as usize]);
+                    self.msg
+                        .push_str(SLOW_QUERIES[rng.below(SLOW_QUERIES.len() as u64) as usize]);
                 }
                 next = Some(now + rng.range_i(50, 20_000));
             }
@@ -319,7 +389,18 @@ impl Db {
         let line = c.line;
         c.line += 1;
         let client = Some(ip);
-        pg_line(out, ctx, c.pid, line, prefix_user.0, prefix_user.1, prefix_user.2, client, severity, &self.msg);
+        pg_line(
+            out,
+            ctx,
+            c.pid,
+            line,
+            prefix_user.0,
+            prefix_user.1,
+            prefix_user.2,
+            client,
+            severity,
+            &self.msg,
+        );
         if let Some(at) = next {
             self.sched.push(at, Task::Conn(c));
         }
@@ -331,7 +412,11 @@ impl Db {
         // Inside 1-4 minutes: at least 12 failures in any 5.
         let secs = rng.range(60, 240) as i64;
         let per = secs * 1000 / attempts as i64;
-        let guesses = if self.pg { PG_GUESSES.len() } else { MYSQL_GUESSES.len() };
+        let guesses = if self.pg {
+            PG_GUESSES.len()
+        } else {
+            MYSQL_GUESSES.len()
+        };
         Brute {
             ip: net::attacker(rng),
             attempts_left: attempts as u32,
@@ -360,7 +445,15 @@ impl Db {
             self.msg.push_str("'@'");
             push_ip(&mut self.msg, b.ip);
             self.msg.push_str("' (using password: YES)");
-            mysql_line(out, ctx, self.thread, "Note", "MY-010926", "Server", &self.msg);
+            mysql_line(
+                out,
+                ctx,
+                self.thread,
+                "Note",
+                "MY-010926",
+                "Server",
+                &self.msg,
+            );
             b.attempts_left -= 1;
             if b.rotate_users {
                 b.user = b.user.wrapping_add(1);
@@ -382,7 +475,8 @@ impl Db {
                     ("[unknown]", "[unknown]", "LOG")
                 }
                 1 => {
-                    self.msg.push_str("password authentication failed for user \"");
+                    self.msg
+                        .push_str("password authentication failed for user \"");
                     self.msg.push_str(user);
                     self.msg.push('"');
                     b.sub = 2;
@@ -405,7 +499,18 @@ impl Db {
                     (user, "postgres", "DETAIL")
                 }
             };
-            pg_line(out, ctx, b.pid, line, puser, pdb, "[unknown]", Some(b.ip), severity, &self.msg);
+            pg_line(
+                out,
+                ctx,
+                b.pid,
+                line,
+                puser,
+                pdb,
+                "[unknown]",
+                Some(b.ip),
+                severity,
+                &self.msg,
+            );
         }
         let truth = Truth {
             category: Category::BruteForce,
@@ -423,7 +528,15 @@ fn push_pad2(out: &mut String, n: u64) {
     crate::text::push_pad(out, n, 2);
 }
 
-fn mysql_line(out: &mut String, ctx: &mut Ctx, thread: u64, level: &str, code: &str, subsystem: &str, msg: &str) {
+fn mysql_line(
+    out: &mut String,
+    ctx: &mut Ctx,
+    thread: u64,
+    level: &str,
+    code: &str,
+    subsystem: &str,
+    msg: &str,
+) {
     let micros = ctx.rng.below(1000) as u32;
     push_mysql_time(out, &ctx.stamp(), micros);
     out.push(' ');

@@ -173,7 +173,11 @@ impl GenOptions {
 
     /// Expected attack lines per second of simulated time (0 when attacks are off).
     fn attack_rate(&self) -> f64 {
-        let share = if self.attack_share.is_finite() { self.attack_share.clamp(0.0, 0.5) } else { 0.0 };
+        let share = if self.attack_share.is_finite() {
+            self.attack_share.clamp(0.0, 0.5)
+        } else {
+            0.0
+        };
         if !self.attacks || share <= 0.0 {
             return 0.0;
         }
@@ -220,7 +224,9 @@ impl Label {
         out.push('\t');
         match &self.user {
             // Tabs or newlines in a user name would break the row.
-            Some(u) if !u.is_empty() => out.extend(u.chars().map(|c| if c.is_control() { '_' } else { c })),
+            Some(u) if !u.is_empty() => {
+                out.extend(u.chars().map(|c| if c.is_control() { '_' } else { c }))
+            }
             _ => out.push('-'),
         }
     }
@@ -291,10 +297,19 @@ impl Generator {
         let world = match opts.format {
             OutputFormat::Access => World::Access(Box::new(access::Access::new(&opts, &mut ctx))),
             OutputFormat::Syslog => World::Syslog(Box::new(syslog::Syslog::new(&opts, &mut ctx))),
-            OutputFormat::Json | OutputFormat::Csv => World::App(Box::new(app::App::new(&opts, &mut ctx))),
-            OutputFormat::Mysql | OutputFormat::Postgres => World::Db(Box::new(db::Db::new(&opts, &mut ctx))),
+            OutputFormat::Json | OutputFormat::Csv => {
+                World::App(Box::new(app::App::new(&opts, &mut ctx)))
+            }
+            OutputFormat::Mysql | OutputFormat::Postgres => {
+                World::Db(Box::new(db::Db::new(&opts, &mut ctx)))
+            }
         };
-        Generator { opts, ctx, world, line: 0 }
+        Generator {
+            opts,
+            ctx,
+            world,
+            line: 0,
+        }
     }
 
     pub fn options(&self) -> &GenOptions {

