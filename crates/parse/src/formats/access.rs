@@ -14,6 +14,7 @@ use memchr::memchr;
 use secmo_event::{Action, Event, EventKind, Outcome, civil_to_unix, month_from_abbrev};
 
 use super::Format;
+use super::json::parse_ip;
 use crate::{LineParser, ParseError, Parsed};
 
 /// Parser for Apache/Nginx access log lines.
@@ -129,7 +130,7 @@ fn parse_line(line: &str) -> Result<Event<'_>, ParseError> {
         kind: EventKind::Http,
         action: Action::Request,
         outcome: outcome_for_status(status),
-        source_ip: client.parse().ok(),
+        source_ip: client.parse().ok().or_else(|| parse_ip(client)),
         user: Cow::Borrowed(dash_empty(user)),
         host: Cow::Borrowed(host),
         method: Cow::Borrowed(req.method),
@@ -455,6 +456,8 @@ mod tests {
             ev(r#"crawler.example.net - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#);
         assert_eq!(e.source_ip, None);
         assert_eq!(e.status, 200);
+        let e = ev(r#"10.1.2.3:51234 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#);
+        assert_eq!(e.source_ip, Some("10.1.2.3".parse().unwrap()));
     }
 
     #[test]

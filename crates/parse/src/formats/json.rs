@@ -787,10 +787,7 @@ impl<'a> Slots<'a> {
             ev.query = self.text(Target::Query);
         }
 
-        let action = self
-            .get(Target::Action)
-            .and_then(|v| Action::parse(v.raw()))
-            .filter(|a| is_app_action(*a));
+        let action = self.get(Target::Action).and_then(|v| app_action(v.raw()));
         let outcome = self
             .get(Target::Outcome)
             .and_then(|v| Outcome::parse(v.raw()));
@@ -827,9 +824,20 @@ fn is_absent(s: &str) -> bool {
     matches!(s, "" | "-" | "--")
 }
 
-/// Actions an application log reports (the ones that make an event `app`).
-fn is_app_action(a: Action) -> bool {
-    !matches!(a, Action::None | Action::Request)
+/// The application action `s` names, in any case and with `_`, `-` or no
+/// separator (`LOGIN_FAILURE`, `login-failure`, `loginFailure`). `none` and
+/// `request` are not application actions.
+fn app_action(s: &str) -> Option<Action> {
+    fn letters(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes()
+            .filter(|c| !matches!(c, b'_' | b'-'))
+            .map(|c| c.to_ascii_lowercase())
+    }
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| !matches!(a, Action::None | Action::Request))
+        .find(|a| letters(a.as_str()).eq(letters(s)))
 }
 
 /// Apply a borrowed splitter to a `Cow`, copying the parts only when the
@@ -1143,6 +1151,16 @@ mod tests {
             Err(MappingError::NotAnAssignment(_))
         ));
         assert!(JsonMapping::default().with_override("kind", "a").is_err());
+    }
+
+    #[test]
+    fn action_spellings() {
+        assert_eq!(app_action("LOGIN_FAILURE"), Some(Action::LoginFailure));
+        assert_eq!(app_action("login-success"), Some(Action::LoginSuccess));
+        assert_eq!(app_action("pageVisit"), Some(Action::PageVisit));
+        assert_eq!(app_action("request"), None);
+        assert_eq!(app_action("none"), None);
+        assert_eq!(app_action("LOGIN"), None);
     }
 
     #[test]
