@@ -114,6 +114,51 @@ mod tests {
         assert_eq!(v["analytics"]["totals"]["events"], 1000);
     }
 
+    fn keys(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k.clone());
+                    keys(v, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_field_is_documented() {
+        let doc = include_str!("../../../../docs/json-schema.md");
+        let mut report = hostile_report();
+        // Fill the lists the fixture leaves empty, so their fields are checked too.
+        report.analytics = {
+            let mut a = secmo_detect::analytics::Analytics::default();
+            let ev = secmo_event::Event {
+                timestamp_ms: Some(0),
+                kind: secmo_event::EventKind::Auth,
+                action: secmo_event::Action::LoginFailure,
+                source_ip: "192.0.2.1".parse().ok(),
+                user: "root".into(),
+                ..Default::default()
+            };
+            a.observe(&ev);
+            a.finish()
+        };
+        let mut found = std::collections::BTreeSet::new();
+        keys(
+            &serde_json::to_value(&report).unwrap_or_default(),
+            &mut found,
+        );
+        assert!(found.contains("top_failed_users") && found.contains("successes"));
+        for key in found {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/json-schema.md lacks `{key}`"
+            );
+        }
+    }
+
     #[test]
     fn ndjson_has_alerts_then_summary_one_per_line() {
         let report = hostile_report();
