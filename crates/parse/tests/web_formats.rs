@@ -369,6 +369,40 @@ fn parsing_does_not_allocate() {
     assert_eq!(n, 0, "CSV without doubled quotes");
 }
 
+/// Each web format is recognised from its first lines, and no other parser claims it.
+#[test]
+fn sniffing_picks_the_web_formats() {
+    use secmo_parse::{Format, ParserOptions, sniff_format};
+    let opts = ParserOptions::default();
+    let sniff = |text: &str| {
+        let lines: Vec<&str> = text.lines().take(20).collect();
+        sniff_format(&lines, &opts)
+    };
+    assert_eq!(
+        sniff(&read("benign/elastic-examples-apache_logs.log")),
+        Some((Format::Access, 1.0))
+    );
+    assert_eq!(
+        sniff(&read("benign/lnav-shop_access_log.log")),
+        Some((Format::Access, 1.0))
+    );
+    assert_eq!(
+        sniff(&read("formats/lnav/web/vhost_user_access_log.0")),
+        Some((Format::Access, 1.0))
+    );
+    assert_eq!(
+        sniff(&read("formats/lnav/json/ecs_log.json")),
+        Some((Format::Json, 1.0))
+    );
+    assert_eq!(
+        sniff(&read("formats/lnav/json/bunyan.0")),
+        Some((Format::Json, 1.0))
+    );
+    assert_eq!(sniff(VALID_JSON_PLAIN), Some((Format::Json, 1.0)));
+    let csv = format!("{CSV_HEADER}\n{VALID_CSV}\n{VALID_CSV}\n");
+    assert_eq!(sniff(&csv).map(|(f, _)| f), Some(Format::Csv));
+}
+
 const VALID_JSON_PLAIN: &str = r#"{"timestamp":"2024-03-01T12:00:00Z","ip_address":"1.2.3.4","username":"alice","action":"LOGIN_FAILURE","path":"/login","status":401,"details":{"k":[1,2]}}"#;
 const VALID_ACCESS: &str = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?a=1 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
 const VALID_JSON: &str = r#"{"timestamp":"2024-03-01T12:00:00Z","ip_address":"1.2.3.4","username":"al\"ice","action":"LOGIN_FAILURE","nested":{"a":[1,{"b":"c"}]}}"#;
