@@ -62,7 +62,7 @@ impl LineParser for CsvParser {
 
     fn parse<'a>(&self, line: &'a str) -> Result<Parsed<'a>, ParseError> {
         let line = clean(line);
-        if line.trim().is_empty() {
+        if line.trim_ascii().is_empty() {
             return Ok(Parsed::Skip);
         }
         if self.header.is_empty() {
@@ -198,11 +198,11 @@ impl<'a> Fields<'a> {
         let rest = b.get(pos..).unwrap_or(&[]);
         match memchr(self.delimiter, rest) {
             Some(i) => Ok((
-                Value::Plain(self.line.get(pos..pos + i).unwrap_or("").trim()),
+                Value::Plain(self.line.get(pos..pos + i).unwrap_or("").trim_ascii()),
                 Some(pos + i + 1),
             )),
             None => Ok((
-                Value::Plain(self.line.get(pos..).unwrap_or("").trim()),
+                Value::Plain(self.line.get(pos..).unwrap_or("").trim_ascii()),
                 None,
             )),
         }

@@ -645,7 +645,7 @@ impl<'a> Value<'a> {
     /// (numbers, addresses, times), where escapes do not occur in valid values.
     fn raw(self) -> &'a str {
         match self {
-            Value::Json { raw, .. } | Value::Plain(raw) | Value::CsvQuoted(raw) => raw.trim(),
+            Value::Json { raw, .. } | Value::Plain(raw) | Value::CsvQuoted(raw) => raw.trim_ascii(),
         }
     }
 }
@@ -891,7 +891,7 @@ fn parse_number(s: &str) -> Option<u64> {
 
 /// An address, also as `ip:port`, `[v6]:port` or the first of an `X-Forwarded-For` list.
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = s.split(',').next().unwrap_or(s).trim();
+    let s = s.split(',').next().unwrap_or(s).trim_ascii();
     s.parse::<IpAddr>()
         .ok()
         .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
