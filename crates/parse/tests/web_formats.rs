@@ -427,6 +427,24 @@ fn truncate(base: &str, at: usize) -> &str {
     &base[..at]
 }
 
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".*".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z._\\-]{0,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -476,6 +494,15 @@ proptest! {
             }
             other => prop_assert!(false, "not parsed: {:?}", other),
         }
+    }
+
+    /// Every object serde_json writes is accepted by the scanner.
+    #[test]
+    fn json_accepts_any_valid_object(value in json_value(), key in "[a-z@._]{1,12}") {
+        let line = serde_json::json!({ key: value, "msg": "m" }).to_string();
+        prop_assert!(matches!(json().parse(&line), Ok(Parsed::Event(_))), "{}", line);
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "v": value })).unwrap_or_default();
+        prop_assert!(matches!(json().parse(&pretty.replace('\n', " ")), Ok(Parsed::Event(_))), "{}", pretty);
     }
 
     /// Any JSON string value round-trips through the scanner's unescaping.
