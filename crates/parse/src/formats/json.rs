@@ -166,6 +166,7 @@ const DEFAULT_KEYS: &[(Target, &[&str])] = &[
         Target::Url,
         &[
             "url.original",
+            "url.full",
             "request.uri",
             "request_uri",
             "uri",
@@ -712,7 +713,7 @@ pub(crate) struct Slots<'a> {
 
 impl<'a> Slots<'a> {
     /// Keep `value` for `target` if nothing of higher priority (lower number) is there.
-    /// Empty and `-` values are absent and never displace anything.
+    /// Empty, `-` and `--` values are absent and never displace anything.
     pub(crate) fn offer(&mut self, target: Target, prio: u8, value: Value<'a>) {
         if is_absent(value.raw()) {
             return;
