@@ -4,9 +4,10 @@
 //! (numbers, networks, `exists`) are cheap direct tests.
 
 use super::condition::{self, Expr};
+use super::is_request_field;
 use crate::rules::RuleError;
 use crate::rules::schema::{RuleDoc, Scalar, Selection as SelectionDoc, Value};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use ipnet::IpNet;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use secmo_event::{EventKind, Field};
@@ -169,6 +170,8 @@ pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // A DFA costs memory once but scans every line fastest.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&fp.patterns)
             .map_err(|e| {
                 RuleError::invalid("*", format!("automaton for {}: {e}", field.ecs_name()))
@@ -427,7 +430,7 @@ impl Builder {
                     let gate = if field.is_numeric() || field == Field::SourceIp {
                         None
                     } else {
-                        required_literals(t).map(|lits| {
+                        required_literals(t, is_request_field(field)).map(|lits| {
                             let start = self.slots.len() as u32;
                             for l in &lits {
                                 self.slot(field, kinds, ri, Pos::Contains, l, false);
@@ -504,7 +507,7 @@ fn numbers(texts: &[String]) -> Option<Vec<u64>> {
 /// Literals one of which every match of `pattern` must contain (its possible
 /// prefixes or suffixes, whichever set has the longer shortest member), or
 /// `None` when there is no usable finite set.
-pub(super) fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+pub(super) fn required_literals(pattern: &str, normalised: bool) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -520,20 +523,47 @@ pub(super) fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
             } else {
                 ExtractKind::Suffix
             });
+            ex.limit_class(24).limit_total(2000);
             let mut seq = ex.extract(&hir);
-            if prefix {
-                seq.optimize_for_prefix_by_preference();
-            } else {
-                seq.optimize_for_suffix_by_preference();
+            if seq.len().is_some_and(|n| n > 64) {
+                if prefix {
+                    seq.optimize_for_prefix_by_preference();
+                } else {
+                    seq.optimize_for_suffix_by_preference();
+                }
             }
             let lits = seq.literals()?;
-            if lits.is_empty() || lits.iter().any(|l| l.is_empty()) {
-                return None;
-            }
+            let is_space = |c: &u8| matches!(c, b' ' | b'\t'..=b'\r');
+            // Normalised text holds no tab, CR, VT or FF: variants with them never occur.
+            // Elsewhere cut the whitespace variants (`sleep\t`, `sleep `, ...) that
+            // `\s*` multiplies; a required prefix stays required when cut shorter.
             let mut out: Vec<Vec<u8>> = lits
                 .iter()
-                .map(|l| l.as_bytes().to_ascii_lowercase())
+                .filter(|l| {
+                    !normalised
+                        || !l
+                            .as_bytes()
+                            .iter()
+                            .any(|c| matches!(c, b'\t' | b'\r' | 0x0b | 0x0c))
+                })
+                .map(|l| {
+                    if normalised {
+                        return l.as_bytes().to_ascii_lowercase();
+                    }
+                    let b = l.as_bytes();
+                    let keep = if prefix {
+                        b.iter()
+                            .rposition(|c| !is_space(c))
+                            .and_then(|e| b.get(..=e))
+                    } else {
+                        b.iter().position(|c| !is_space(c)).and_then(|s| b.get(s..))
+                    };
+                    keep.unwrap_or_default().to_ascii_lowercase()
+                })
                 .collect();
+            if out.is_empty() || out.iter().any(Vec::is_empty) {
+                return None;
+            }
             out.sort();
             out.dedup();
             // `union\t`, `union\n`, `union ` ...: one shared stem is a better gate.
@@ -578,20 +608,64 @@ mod tests {
 
     #[test]
     fn regex_literals() {
-        let l = required_literals(r"\bunion\s+(all\s+)?select\b").expect("literal");
+        let l = required_literals(r"\bunion\s+(all\s+)?select\b", false).expect("literal");
         assert!(
             l == vec![b"union".to_vec()] || l == vec![b"select".to_vec()],
             "{l:?}"
         );
-        let l = required_literals(r"(?:sleep|benchmark)\s*\(").expect("literal");
+        let l = required_literals(r"(?:sleep|benchmark)\s*\(", false).expect("literal");
         assert!(
-            l.contains(&b"sleep".to_vec()) && l.contains(&b"bench".to_vec()),
-            "{:?}",
-            l.iter()
-                .map(|x| String::from_utf8_lossy(x).into_owned())
-                .collect::<Vec<_>>()
+            l.iter().any(|x| x.starts_with(b"bench")) && l.iter().any(|x| x.starts_with(b"sleep")),
+            "{l:?}"
         );
-        assert_eq!(required_literals(r".*"), None);
-        assert_eq!(required_literals(r"\w+"), None);
+        assert_eq!(required_literals(r".*", false), None);
+        assert_eq!(required_literals(r"\w+", false), None);
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    /// A regex without a literal gate runs on every event: keep the built-in
+    /// signature rules gated so a benign line costs one automaton scan.
+    #[test]
+    fn builtin_web_regexes_have_literal_gates() {
+        let set = RuleSet::builtin().expect("built-in rules");
+        let mut ungated = Vec::new();
+        for doc in set.enabled().filter(|d| d.id.starts_with("web-")) {
+            for sel in doc.detection.selections.values() {
+                let maps: &[BTreeMap<String, Value>] = match sel {
+                    SelectionDoc::All(m) => std::slice::from_ref(m),
+                    SelectionDoc::AnyOf(v) => v,
+                };
+                for (key, value) in maps.iter().flatten() {
+                    if key.split('|').any(|m| m == "re") {
+                        for s in value.scalars() {
+                            let lits = required_literals(&s.to_text(), true);
+                            let short: Vec<String> = lits
+                                .iter()
+                                .flatten()
+                                .filter(|l| l.len() <= 2)
+                                .map(|l| String::from_utf8_lossy(l).into_owned())
+                                .collect();
+                            println!(
+                                "{} {key}: {:?} short {short:?}",
+                                doc.id,
+                                lits.as_ref().map(|l| l.len())
+                            );
+                            if lits.is_none() {
+                                ungated.push(format!("{} {key}", doc.id));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            ungated.is_empty(),
+            "regexes without a literal gate: {ungated:?}"
+        );
     }
 }

@@ -69,7 +69,7 @@ pub struct Matcher {
     t: Tables,
 }
 
-fn is_request_field(f: Field) -> bool {
+pub(crate) fn is_request_field(f: Field) -> bool {
     matches!(
         f,
         Field::Path | Field::Query | Field::Url | Field::Referrer | Field::UserAgent

@@ -15,7 +15,7 @@ pub fn is_clean(text: &[u8], plus_as_space: bool) -> bool {
     let mut prev_space = false;
     for &b in text {
         let dirty = match b {
-            b'%' | b'&' | b'\\' | b'*' | 0x7f | 0xc0 | 0xc1 => true,
+            b'%' | b'&' | b'\\' | b'*' | 0x7f | 0xc0 | 0xc1 | 0xe2 | 0xef => true,
             b'+' => plus_as_space,
             b' ' => prev_space,
             0..=0x1f => true,
@@ -232,8 +232,30 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
                     next = i + 2;
                     Some(b'/')
                 }
+                Some(0xa0) => {
+                    next = i + 2;
+                    pending = pending.max(1);
+                    None
+                }
                 _ => Some(b),
             },
+            // Zero-width and bidi controls (U+200B-U+200F, U+202A-U+202E), BOM and
+            // U+FFFD split keywords without changing how they read.
+            0xe2 if s.get(i + 1) == Some(&0x80)
+                && s.get(i + 2)
+                    .is_some_and(|b| matches!(b, 0x8b..=0x8f | 0xaa..=0xae)) =>
+            {
+                next = i + 3;
+                None
+            }
+            0xef if matches!(
+                (s.get(i + 1), s.get(i + 2)),
+                (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbd))
+            ) =>
+            {
+                next = i + 3;
+                None
+            }
             b'\\' => Some(b'/'),
             b'/' if s.get(i + 1) == Some(&b'*') => {
                 // `/*` and MySQL's executable `/*!50000`: keep the content, drop the marker.
@@ -332,5 +354,9 @@ mod tests {
         assert_eq!(norm("..\\..\\windows", false), "../../windows");
         assert_eq!(norm("/etc/passwd%00.jpg", false), "/etc/passwd.jpg");
         assert_eq!(norm("%c0%ae%c0%ae%c0%af", false), "../");
+        assert_eq!(
+            norm("un%e2%80%8bion%c0%a0se%ef%bf%bdlect", false),
+            "union select"
+        );
     }
 }
