@@ -25,6 +25,10 @@ impl Window for CountWindow {
             // Older than all the held newest N: it cannot complete a window they do not.
             return None;
         }
+        if self.times.capacity() == 0 {
+            // One allocation per key, sized for the threshold.
+            self.times.reserve_exact(need);
+        }
         self.times.insert(pos, ts);
         while self.times.len() > need {
             self.times.pop_front();
@@ -34,6 +38,10 @@ impl Window for CountWindow {
             first_ms: first,
             count: spec.need,
         })
+    }
+
+    fn near(&self, spec: &Spec) -> bool {
+        self.times.len() as u64 + super::HELD_LINES as u64 >= spec.need
     }
 }
 

@@ -55,6 +55,10 @@ impl Window for DistinctWindow {
         self.values = Vec::new();
         Some(Crossing { first_ms, count })
     }
+
+    fn near(&self, spec: &Spec) -> bool {
+        self.values.len() as u64 + super::HELD_LINES as u64 >= spec.need
+    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,23 @@
 //! Group-by keys and the per-rule map of window state they index.
 //!
-//! A key is the group-by values encoded into bytes in a reusable buffer, so
-//! looking up an existing key allocates nothing; only a new key is boxed.
+//! A key is a 128-bit keyed hash of the group-by values (encoded into a
+//! reusable buffer first): fixed size, so keys cost no allocation and compare
+//! in one instruction. Two groups share state only if their hashes collide,
+//! about 2^-64 for 100k keys, with per-process random seeds an attacker
+//! cannot aim at.
 //! State is held in two generations: a key idle for a whole generation
 //! (at least the rule's idle time) is dropped when the generations rotate, so
 //! eviction costs O(1) amortised and needs no per-key timer.
 
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap};
 use secmo_event::{Event, Field};
 use std::hash::{BuildHasher, Hasher};
 
+/// A group-by key: see the module documentation.
+pub type Key = u128;
+
 /// Keys held per rule at most (plus one, see [`Keyed::room`]).
 pub const MAX_KEYS_PER_RULE: usize = 100_000;
-/// Text group-by values longer than this are keyed by their prefix and a hash of the whole.
-const MAX_KEY_TEXT: usize = 128;
 
 /// One group-by item: a field, or the first of several fields that has a value
 /// (`source.ip|user.name` in a rule: the IP, else the user).
@@ -67,22 +71,36 @@ impl ValueHasher {
         }
         Some(h.finish())
     }
+}
 
-    fn hash_bytes(&self, b: &[u8]) -> u64 {
-        let mut h = self.state.build_hasher();
-        h.write(b);
-        h.finish()
+/// Turns group-by values into [`Key`]s.
+#[derive(Debug, Clone, Default)]
+pub struct KeyHasher {
+    high: DefaultHashBuilder,
+    low: DefaultHashBuilder,
+    buf: Vec<u8>,
+}
+
+impl KeyHasher {
+    /// The key of `ev`'s group-by values; `None` when a value is absent (a
+    /// per-IP rule cannot attribute an event without an IP, so it is skipped).
+    pub fn key(&mut self, parts: &[KeyPart], ev: &Event) -> Option<Key> {
+        if !encode(parts, ev, &mut self.buf) {
+            return None;
+        }
+        let high = self.high.hash_one(self.buf.as_slice());
+        let low = self.low.hash_one(self.buf.as_slice());
+        Some((u128::from(high) << 64) | u128::from(low))
     }
 }
 
-/// Encode the group-by values of `ev` into `buf`. False when a value is absent
-/// (a per-IP rule cannot attribute an event without an IP, so it is skipped).
-pub fn encode(parts: &[KeyPart], ev: &Event, hasher: &ValueHasher, buf: &mut Vec<u8>) -> bool {
+/// Encode the group-by values of `ev` into `buf`; false when one is absent.
+fn encode(parts: &[KeyPart], ev: &Event, buf: &mut Vec<u8>) -> bool {
     buf.clear();
     for part in parts {
         let ok = match part {
-            KeyPart::Field(f) => encode_field(*f, ev, hasher, buf),
-            KeyPart::FirstOf(fs) => fs.iter().any(|f| encode_field(*f, ev, hasher, buf)),
+            KeyPart::Field(f) => encode_field(*f, ev, buf),
+            KeyPart::FirstOf(fs) => fs.iter().any(|f| encode_field(*f, ev, buf)),
         };
         if !ok {
             return false;
@@ -91,7 +109,7 @@ pub fn encode(parts: &[KeyPart], ev: &Event, hasher: &ValueHasher, buf: &mut Vec
     true
 }
 
-fn encode_field(field: Field, ev: &Event, hasher: &ValueHasher, buf: &mut Vec<u8>) -> bool {
+fn encode_field(field: Field, ev: &Event, buf: &mut Vec<u8>) -> bool {
     // A tag per field keeps `FirstOf` alternatives from colliding (IP vs user).
     let tag = field as u8;
     match field {
@@ -115,8 +133,8 @@ fn encode_field(field: Field, ev: &Event, hasher: &ValueHasher, buf: &mut Vec<u8
                 return false;
             }
             buf.push(tag);
-            push_text(ev.path.as_bytes(), hasher, buf);
-            push_text(ev.query.as_bytes(), hasher, buf);
+            push_text(ev.path.as_bytes(), buf);
+            push_text(ev.query.as_bytes(), buf);
             true
         }
         f if f.is_numeric() => match ev.number(f) {
@@ -133,22 +151,15 @@ fn encode_field(field: Field, ev: &Event, hasher: &ValueHasher, buf: &mut Vec<u8
                 return false;
             }
             buf.push(tag);
-            push_text(text.as_bytes(), hasher, buf);
+            push_text(text.as_bytes(), buf);
             true
         }
     }
 }
 
-fn push_text(b: &[u8], hasher: &ValueHasher, buf: &mut Vec<u8>) {
-    if b.len() <= MAX_KEY_TEXT {
-        buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
-        buf.extend_from_slice(b);
-    } else {
-        // Bounded key size whatever the value's length.
-        buf.extend_from_slice(&u32::MAX.to_le_bytes());
-        buf.extend_from_slice(b.get(..MAX_KEY_TEXT).unwrap_or(b));
-        buf.extend_from_slice(&hasher.hash_bytes(b).to_le_bytes());
-    }
+fn push_text(b: &[u8], buf: &mut Vec<u8>) {
+    buf.extend_from_slice(&(b.len() as u64).to_le_bytes());
+    buf.extend_from_slice(b);
 }
 
 /// Window state of one key.
@@ -158,15 +169,16 @@ pub struct Entry<S> {
     pub last_ms: i64,
     /// The key's window crossed its threshold: its further events are alert events.
     pub firing: bool,
-    pub held: super::Held,
+    /// The key's latest raw lines, kept only once its window nears the threshold.
+    pub held: Option<Box<super::Held>>,
     pub state: S,
 }
 
 /// Per-rule keyed state with generational eviction and a hard cap.
 #[derive(Debug)]
 pub struct Keyed<S> {
-    current: HashMap<Box<[u8]>, Entry<S>>,
-    previous: HashMap<Box<[u8]>, Entry<S>>,
+    current: HashMap<Key, Entry<S>>,
+    previous: HashMap<Key, Entry<S>>,
     /// Watermark when the current generation began.
     generation_start: Option<i64>,
     /// How long a key may stay idle before it is forgotten.
@@ -232,15 +244,14 @@ impl<S: Default> Keyed<S> {
     /// the rule's idle time, or a jump back in time beyond it (the next input is
     /// older: a new stream), starts afresh, so results do not depend on when the
     /// generations happened to rotate.
-    pub fn touch(&mut self, key: &[u8], ts: i64) -> Option<&mut Entry<S>> {
-        if !self.current.contains_key(key) {
-            let moved = self.previous.remove_entry(key);
+    pub fn touch(&mut self, key: Key, ts: i64) -> Option<&mut Entry<S>> {
+        if !self.current.contains_key(&key) {
+            let moved = self.previous.remove(&key);
             self.room();
-            let (k, e) = moved.unwrap_or_else(|| (Box::from(key), fresh(ts)));
-            self.current.insert(k, e);
+            self.current.insert(key, moved.unwrap_or_else(|| fresh(ts)));
         }
         let idle_ms = self.idle_ms;
-        let entry = self.current.get_mut(key)?;
+        let entry = self.current.get_mut(&key)?;
         let gap = ts.saturating_sub(entry.last_ms);
         if gap >= idle_ms || gap <= -idle_ms {
             *entry = fresh(ts);
@@ -254,7 +265,7 @@ fn fresh<S: Default>(ts: i64) -> Entry<S> {
     Entry {
         last_ms: ts,
         firing: false,
-        held: super::Held::default(),
+        held: None,
         state: S::default(),
     }
 }
@@ -271,65 +282,65 @@ mod tests {
     }
 
     #[test]
-    fn keys_encode_values_and_skip_absent_ones() {
-        let h = ValueHasher::default();
-        let mut a = Vec::new();
-        let mut b = Vec::new();
+    fn keys_hash_values_and_skip_absent_ones() {
+        let mut h = KeyHasher::default();
         let ip = [KeyPart::Field(Field::SourceIp)];
-        assert!(encode(&ip, &ev_ip("10.0.0.1"), &h, &mut a));
-        assert!(encode(&ip, &ev_ip("10.0.0.2"), &h, &mut b));
-        assert_ne!(a, b);
-        assert!(!encode(&ip, &Event::default(), &h, &mut a));
-        assert!(encode(&[], &Event::default(), &h, &mut a), "global key");
+        let a = h.key(&ip, &ev_ip("10.0.0.1"));
+        assert!(a.is_some());
+        assert_eq!(a, h.key(&ip, &ev_ip("10.0.0.1")));
+        assert_ne!(a, h.key(&ip, &ev_ip("10.0.0.2")));
+        assert_eq!(h.key(&ip, &Event::default()), None);
+        assert!(h.key(&[], &Event::default()).is_some(), "global key");
 
         let either = [KeyPart::parse("source.ip|user.name").expect("valid")];
         let user = Event {
             user: "admin".into(),
             ..Event::default()
         };
-        assert!(encode(&either, &user, &h, &mut a));
-        assert!(encode(&either, &ev_ip("10.0.0.1"), &h, &mut b));
-        assert_ne!(a, b);
+        let by_user = h.key(&either, &user);
+        assert!(by_user.is_some());
+        assert_ne!(by_user, h.key(&either, &ev_ip("10.0.0.1")));
         assert_eq!(KeyPart::parse("nonsense"), None);
-    }
 
-    #[test]
-    fn long_text_keys_are_bounded() {
-        let h = ValueHasher::default();
-        let long = "u".repeat(10_000);
-        let e = Event {
-            user: long.as_str().into(),
+        // Length prefixes keep ("ab", "c") and ("a", "bc") apart.
+        let two = [KeyPart::Field(Field::User), KeyPart::Field(Field::Host)];
+        let e1 = Event {
+            user: "ab".into(),
+            host: "c".into(),
             ..Event::default()
         };
-        let mut buf = Vec::new();
-        assert!(encode(&[KeyPart::Field(Field::User)], &e, &h, &mut buf));
-        assert!(buf.len() < 200);
+        let e2 = Event {
+            user: "a".into(),
+            host: "bc".into(),
+            ..Event::default()
+        };
+        assert_ne!(h.key(&two, &e1), h.key(&two, &e2));
     }
 
     #[test]
     fn idle_keys_are_reset_and_rotated_out() {
         let mut k: Keyed<u32> = Keyed::new(1_000, 10);
         k.advance(0);
-        if let Some(e) = k.touch(b"a", 0) {
+        if let Some(e) = k.touch(1, 0) {
             e.state = 7;
         }
         k.advance(500);
-        assert_eq!(k.touch(b"a", 500).map(|e| e.state), Some(7));
+        assert_eq!(k.touch(1, 500).map(|e| e.state), Some(7));
         // Idle for the whole idle time: fresh state.
-        assert_eq!(k.touch(b"a", 1_500).map(|e| e.state), Some(0));
+        assert_eq!(k.touch(1, 1_500).map(|e| e.state), Some(0));
         k.advance(1_500);
         k.advance(3_000);
-        assert_eq!(k.len(), 0, "idle for two generations: dropped");
+        assert!(k.is_empty(), "idle for two generations: dropped");
     }
 
     #[test]
     fn cap_bounds_the_number_of_keys() {
         let mut k: Keyed<u8> = Keyed::new(1_000_000, 100);
-        for i in 0u32..10_000 {
-            assert!(k.touch(&i.to_le_bytes(), 0).is_some());
+        for i in 0u128..10_000 {
+            assert!(k.touch(i, 0).is_some());
             assert!(k.len() <= 101);
         }
         // The newest key survives.
-        assert!(k.current.contains_key(&9_999u32.to_le_bytes()[..]));
+        assert!(k.current.contains_key(&9_999));
     }
 }

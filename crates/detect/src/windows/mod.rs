@@ -25,14 +25,15 @@ use crate::rules::schema::{CorrelationKind, RuleDoc, parse_timespan};
 use crate::signatures::Hit;
 use count::CountWindow;
 use distinct::DistinctWindow;
-use keys::{KeyPart, Keyed, MAX_KEYS_PER_RULE, ValueHasher};
+use keys::{Key, KeyHasher, KeyPart, Keyed, MAX_KEYS_PER_RULE, ValueHasher};
 use secmo_event::{Event, Field, Origin};
 use sequence::SequenceWindow;
 use spike::SpikeWindow;
 use sum::SumWindow;
 
-/// Raw lines held per key before its window crosses (the crossing window's
-/// latest lines become the alert's first evidence).
+/// Raw lines held per key once its window nears the threshold (the crossing
+/// window's latest lines become the alert's first evidence). Keys far from
+/// their threshold, the vast majority, hold no line at all.
 const HELD_LINES: usize = 2;
 /// Longest raw line held per key; window evidence only needs to show the request.
 const HELD_LINE_BYTES: usize = 512;
@@ -83,6 +84,9 @@ trait Window: Default {
     fn still_firing(&mut self, _spec: &Spec, _ts: i64) -> bool {
         true
     }
+
+    /// Whether the next few events could cross, so their lines are worth holding.
+    fn near(&self, spec: &Spec) -> bool;
 }
 
 /// The last few raw lines of a key, in reused buffers.
@@ -116,11 +120,6 @@ impl Held {
             };
         }
         (out, n + 1)
-    }
-
-    /// Free the buffers: a firing key's evidence goes straight to the alert.
-    fn release(&mut self) {
-        *self = Held::default();
     }
 }
 
@@ -215,14 +214,15 @@ impl RuleWindow {
                 State::Sequence(Keyed::new(span_ms, cap))
             }
             CorrelationKind::Spike => {
-                spec.baseline = c.baseline.filter(|b| (1..=10_000).contains(b)).ok_or_else(
-                    || {
-                        bad(
+                spec.baseline =
+                    c.baseline
+                        .filter(|b| (1..=10_000).contains(b))
+                        .ok_or_else(|| {
+                            bad(
                             "spike needs `baseline`: the number of trailing buckets (1 to 10000)"
                                 .into(),
                         )
-                    },
-                )?;
+                        })?;
                 spec.factor = c
                     .factor
                     .filter(|f| f.is_finite() && *f > 0.0)
@@ -275,7 +275,7 @@ struct Seen<'a, 'e> {
 fn observe_in<W: Window>(
     keyed: &mut Keyed<W>,
     spec: &Spec,
-    key: &[u8],
+    key: Key,
     seen: &Seen,
     alerts: &mut AlertBook,
 ) -> bool {
@@ -300,21 +300,39 @@ fn observe_in<W: Window>(
     }
     match entry.state.add(spec, seen.ts, seen.ev, seen.steps) {
         Some(crossing) => {
-            let (lines, n) = entry.held.with(line);
-            alerts.record_group(
-                seen.rule,
-                attacker,
-                seen.ev,
-                Some(crossing.first_ms),
-                crossing.count,
-                lines.get(..n).unwrap_or(&[]),
-            );
-            entry.held.release();
+            let first_ms = Some(crossing.first_ms);
+            match entry.held.take() {
+                Some(held) => {
+                    let (lines, n) = held.with(line);
+                    let lines = lines.get(..n).unwrap_or(&[]);
+                    alerts.record_group(
+                        seen.rule,
+                        attacker,
+                        seen.ev,
+                        first_ms,
+                        crossing.count,
+                        lines,
+                    );
+                }
+                None => alerts.record_group(
+                    seen.rule,
+                    attacker,
+                    seen.ev,
+                    first_ms,
+                    crossing.count,
+                    &[line],
+                ),
+            }
             entry.firing = true;
             true
         }
         None => {
-            entry.held.push(seen.origin, seen.raw);
+            if entry.state.near(spec) {
+                entry
+                    .held
+                    .get_or_insert_default()
+                    .push(seen.origin, seen.raw);
+            }
             false
         }
     }
@@ -328,7 +346,7 @@ pub struct Windows {
     last_ms: Option<i64>,
     /// Newest timestamp seen: drives eviction, which must never run backwards.
     watermark: Option<i64>,
-    key: Vec<u8>,
+    keys: KeyHasher,
 }
 
 impl Windows {
@@ -341,7 +359,7 @@ impl Windows {
             rules,
             last_ms: None,
             watermark: None,
-            key: Vec::new(),
+            keys: KeyHasher::default(),
         })
     }
 
@@ -350,7 +368,7 @@ impl Windows {
             rules: Vec::new(),
             last_ms: None,
             watermark: None,
-            key: Vec::new(),
+            keys: KeyHasher::default(),
         }
     }
 
@@ -377,9 +395,9 @@ impl Windows {
         let Some(Some(rw)) = self.rules.get_mut(hit.rule as usize) else {
             return false;
         };
-        if !keys::encode(&rw.group_by, ev, &rw.spec.values, &mut self.key) {
+        let Some(key) = self.keys.key(&rw.group_by, ev) else {
             return false;
-        }
+        };
         let seen = Seen {
             rule: hit.rule,
             steps: hit.steps,
@@ -390,7 +408,6 @@ impl Windows {
             global: rw.group_by.is_empty(),
         };
         let spec = &rw.spec;
-        let key = self.key.as_slice();
         match &mut rw.state {
             State::Count(k) => observe_in(k, spec, key, &seen, alerts),
             State::Distinct(k) => observe_in(k, spec, key, &seen, alerts),

@@ -53,6 +53,10 @@ impl Window for SequenceWindow {
         self.done.clear();
         Some(Crossing { first_ms, count })
     }
+
+    fn near(&self, spec: &Spec) -> bool {
+        self.done.len() as u64 + 1 >= spec.need
+    }
 }
 
 #[cfg(test)]

@@ -93,6 +93,10 @@ impl Window for SpikeWindow {
         })
     }
 
+    fn near(&self, spec: &Spec) -> bool {
+        self.count + super::HELD_LINES as u64 >= spec.need
+    }
+
     fn still_firing(&mut self, spec: &Spec, ts: i64) -> bool {
         let firing = self.same_bucket(spec, ts);
         if firing {

@@ -23,6 +23,8 @@ pub struct SumWindow {
     /// Ring by slot index modulo SLOTS; a slot whose `index` is stale is empty.
     slots: [Slot; SLOTS],
     newest: Option<i64>,
+    /// The window's sum after the last event.
+    total: u64,
 }
 
 impl SumWindow {
@@ -39,13 +41,26 @@ impl Window for SumWindow {
             None => 1,
         };
         let index = ts.div_euclid(Self::slot_ms(spec));
-        let newest = self.newest.map_or(index, |n| n.max(index));
-        self.newest = Some(newest);
-        if index <= newest.saturating_sub(SLOTS as i64) {
-            return None;
+        match self.newest {
+            Some(newest) if index <= newest.saturating_sub(SLOTS as i64) => return None,
+            Some(newest) if index <= newest => {}
+            _ => {
+                // Time moved on: slots that left the window stop counting.
+                let oldest = index.saturating_sub(SLOTS as i64);
+                for s in self
+                    .slots
+                    .iter_mut()
+                    .filter(|s| s.events > 0 && s.index <= oldest)
+                {
+                    self.total = self.total.saturating_sub(s.sum);
+                    *s = Slot::default();
+                }
+                self.newest = Some(index);
+            }
         }
         let slot = &mut self.slots[index.rem_euclid(SLOTS as i64) as usize];
-        if slot.index != index || slot.events == 0 {
+        if slot.events == 0 || slot.index != index {
+            self.total = self.total.saturating_sub(slot.sum);
             *slot = Slot {
                 index,
                 sum: 0,
@@ -56,26 +71,19 @@ impl Window for SumWindow {
         slot.sum = slot.sum.saturating_add(amount);
         slot.events = slot.events.saturating_add(1);
         slot.first_ms = slot.first_ms.min(ts);
-
-        let oldest = newest.saturating_sub(SLOTS as i64);
-        let live = |s: &&Slot| s.events > 0 && s.index > oldest && s.index <= newest;
-        let total: u64 = self
-            .slots
-            .iter()
-            .filter(live)
-            .map(|s| s.sum)
-            .fold(0, u64::saturating_add);
-        if total < spec.need {
+        self.total = self.total.saturating_add(amount);
+        if self.total < spec.need {
             return None;
         }
-        let first_ms = self.slots.iter().filter(live).map(|s| s.first_ms).min()?;
-        let count = self
-            .slots
-            .iter()
-            .filter(live)
-            .map(|s| u64::from(s.events))
-            .sum();
+        let live = self.slots.iter().filter(|s| s.events > 0);
+        let first_ms = live.clone().map(|s| s.first_ms).min()?;
+        let count = live.map(|s| u64::from(s.events)).sum();
         Some(Crossing { first_ms, count })
+    }
+
+    /// Half way to the threshold: one large transfer may cross from there.
+    fn near(&self, spec: &Spec) -> bool {
+        self.total >= spec.need / 2
     }
 }
 
