@@ -34,10 +34,12 @@ impl Window for CountWindow {
             self.times.pop_front();
         }
         let (first, last) = (*self.times.front()?, *self.times.back()?);
-        (self.times.len() >= need && last - first < spec.span_ms).then_some(Crossing {
-            first_ms: first,
-            count: spec.need,
-        })
+        (self.times.len() >= need && last.saturating_sub(first) < spec.span_ms).then_some(
+            Crossing {
+                first_ms: first,
+                count: spec.need,
+            },
+        )
     }
 
     fn near(&self, spec: &Spec) -> bool {

@@ -27,7 +27,7 @@ impl Window for DistinctWindow {
             self.newest_ms = ts;
         }
         self.newest_ms = self.newest_ms.max(ts);
-        let horizon = self.newest_ms - spec.span_ms;
+        let horizon = self.newest_ms.saturating_sub(spec.span_ms);
         if ts <= horizon {
             // A late line whose window is no longer held.
             return None;

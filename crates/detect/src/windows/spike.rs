@@ -35,7 +35,7 @@ impl SpikeWindow {
             return;
         }
         let baseline = spec.baseline.max(1) as usize;
-        let gap = bucket - current;
+        let gap = bucket.saturating_sub(current);
         // The closed bucket, then one empty bucket per skipped one (at most a baseline's worth).
         let empties = (gap - 1).min(baseline as i64) as usize;
         for n in std::iter::once(self.count).chain(std::iter::repeat_n(0, empties)) {
@@ -74,7 +74,7 @@ impl Window for SpikeWindow {
         let current = self.bucket?;
         if bucket < current {
             // A late line: count it in its closed bucket if still held; never fires.
-            let back = (current - bucket) as usize;
+            let back = usize::try_from(current.saturating_sub(bucket)).unwrap_or(usize::MAX);
             let len = self.history.len();
             if back <= len
                 && let Some(n) = self.history.get_mut(len - back)

@@ -291,3 +291,66 @@ fn builtin_windowed_rules_compile() {
         assert!(i.is_some_and(|i| windows.is_correlated(i as u32)), "{id}");
     }
 }
+
+#[test]
+fn extreme_timestamps_never_panic() {
+    let set = crate::rules::RuleSet::builtin().expect("built-in rules load");
+    let docs: Vec<RuleDoc> = set.enabled().cloned().collect();
+    let mut windows = Windows::compile(&docs).expect("compiles");
+    let mut alerts = AlertBook::new(docs.len());
+    let times = [
+        i64::MIN,
+        i64::MAX,
+        0,
+        -1,
+        i64::MIN + 1,
+        i64::MAX - 1,
+        1_700_000_000_000,
+    ];
+    let mut flagged = Vec::new();
+    for round in 0..40u32 {
+        for (n, &t) in times.iter().enumerate() {
+            let ev = Event {
+                timestamp_ms: (n % 3 != 2).then_some(t),
+                kind: EventKind::Http,
+                source_ip: Some(IpAddr::from([10, 0, 0, (round % 3) as u8])),
+                user: "u".into(),
+                path: format!("/{n}").into(),
+                status: 404,
+                bytes: u64::MAX,
+                request_bytes: u64::MAX,
+                ..Event::default()
+            };
+            let origin = Origin {
+                input: 0,
+                line: u64::from(round),
+            };
+            windows.advance(&ev, &mut alerts, origin, "x", &mut flagged);
+            for rule in 0..docs.len() as u32 {
+                if windows.is_correlated(rule) {
+                    windows.observe(Hit { rule, steps: 0xff }, &ev, origin, "x", &mut alerts);
+                }
+            }
+        }
+    }
+    let meta: Vec<RuleMeta> = docs.iter().map(RuleMeta::from).collect();
+    assert!(!alerts.into_alerts(&meta).is_empty());
+}
+
+#[test]
+fn per_key_state_stays_small() {
+    use std::mem::size_of;
+    let sizes = [
+        ("count", size_of::<keys::Entry<CountWindow>>()),
+        ("distinct", size_of::<keys::Entry<DistinctWindow>>()),
+        ("sequence", size_of::<keys::Entry<SequenceWindow>>()),
+        ("sum", size_of::<keys::Entry<SumWindow>>()),
+        ("spike", size_of::<keys::Entry<SpikeWindow>>()),
+    ];
+    println!("{sizes:?}");
+    for (name, size) in sizes {
+        // Plus the 16-byte key; count and distinct add a heap ring sized by the threshold.
+        assert!(size <= 400, "{name}: {size} bytes");
+    }
+    assert!(size_of::<keys::Entry<CountWindow>>() <= 64);
+}
