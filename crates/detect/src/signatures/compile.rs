@@ -65,7 +65,6 @@ pub(super) enum Test {
     Detect {
         det: Detector,
         want: bool,
-        gate: Range<u32>,
     },
     Number {
         op: NumOp,
@@ -102,7 +101,11 @@ pub(super) struct Item {
 
 /// One value of one literal item, as the automaton reports it.
 pub(super) struct Slot {
+    /// The item this slot belongs to (its gate), and that item's rule.
+    pub item: u32,
     pub rule: u32,
+    /// A `url.path` test, scanned as the front of the `url.original` text.
+    pub in_path: bool,
     pub pos: Pos,
     /// For `|cased` items: the exact bytes to confirm.
     pub cased: Option<Box<[u8]>>,
@@ -279,6 +282,8 @@ impl Builder {
         pattern: &[u8],
         cased: bool,
     ) -> u32 {
+        let in_path = field == Field::Path;
+        let field = if in_path { Field::Url } else { field };
         let fp = self.fields.entry(field).or_default();
         let key = pattern.to_ascii_lowercase();
         let pid = match fp.index.get(&key) {
@@ -295,6 +300,8 @@ impl Builder {
             v.push(sid);
         }
         self.slots.push(Slot {
+            item: self.items.len() as u32,
+            in_path,
             rule,
             pos,
             cased: cased.then(|| pattern.into()),
@@ -364,15 +371,10 @@ impl Builder {
                 } else {
                     (Detector::Xss, XSS_GATES)
                 };
-                let start = self.slots.len() as u32;
                 for g in gates {
                     self.slot(field, kinds, ri, Pos::Contains, g.as_bytes(), false);
                 }
-                Test::Detect {
-                    det,
-                    want,
-                    gate: start..self.slots.len() as u32,
-                }
+                Test::Detect { det, want }
             }
             Some("cidr") => {
                 if field != Field::SourceIp {
@@ -525,7 +527,7 @@ pub(super) fn required_literals(pattern: &str, normalised: bool) -> Option<Vec<V
             });
             ex.limit_class(24).limit_total(2000);
             let mut seq = ex.extract(&hir);
-            if seq.len().is_some_and(|n| n > 64) {
+            if seq.len().is_some_and(|n| n > 500) {
                 if prefix {
                     seq.optimize_for_prefix_by_preference();
                 } else {

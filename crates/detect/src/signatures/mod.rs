@@ -50,6 +50,8 @@ struct Texts {
     tmp: Vec<u8>,
     query: Vec<u8>,
     formatted: String,
+    /// Length of the normalised path at the front of the `url.original` text.
+    path_len: usize,
 }
 
 /// Per-event results, valid while their stamp equals `epoch` (so nothing is cleared per event).
@@ -60,6 +62,8 @@ struct State {
     rule: Vec<u32>,
     item: Vec<u32>,
     item_val: Vec<bool>,
+    /// Per item: some slot of it hit in this event.
+    gate: Vec<u32>,
     detect: Vec<u32>,
     detect_val: Vec<bool>,
 }
@@ -93,6 +97,13 @@ impl Texts {
 
     /// The matching text of a field: normalised for request fields, as logged otherwise.
     fn get<'s>(&'s mut self, f: Field, ev: &'s Event<'_>) -> &'s [u8] {
+        // The path is the front of `url.original`: normalised once, scanned once.
+        let (f, limit) = if f == Field::Path {
+            self.get(Field::Url, ev);
+            (Field::Url, Some(self.path_len))
+        } else {
+            (f, None)
+        };
         let i = f as usize;
         if self.src.get(i) == Some(&Src::Unset) {
             let src = self.compute(f, ev);
@@ -100,12 +111,18 @@ impl Texts {
                 *s = src;
             }
         }
-        match self.src.get(i) {
+        let text = match self.src.get(i) {
             Some(Src::Buf) => self.bufs.get(i).map(Vec::as_slice).unwrap_or_default(),
             _ => raw_text(f, ev),
+        };
+        match limit {
+            Some(n) => text.get(..n).unwrap_or(text),
+            None => text,
         }
     }
 
+    /// Normalised `url.original` is the normalised path (its length kept as
+    /// `path_len`), then `?` and the normalised query when there is one.
     fn compute(&mut self, f: Field, ev: &Event<'_>) -> Src {
         if !is_request_field(f) {
             return Src::Raw;
@@ -113,11 +130,33 @@ impl Texts {
         let Some(buf) = self.bufs.get_mut(f as usize) else {
             return Src::Raw;
         };
-        if f == Field::Url && !ev.query.is_empty() {
-            normalise::normalise(ev.path.as_bytes(), false, buf, &mut self.tmp);
-            normalise::normalise(ev.query.as_bytes(), true, &mut self.query, &mut self.tmp);
+        if f == Field::Url {
+            let path = ev.path.as_bytes();
+            let path_clean = normalise::is_clean(path, false);
+            if ev.query.is_empty() {
+                if path_clean {
+                    self.path_len = path.len();
+                    return Src::Raw;
+                }
+                normalise::normalise(path, false, buf, &mut self.tmp);
+                self.path_len = buf.len();
+                return Src::Buf;
+            }
+            if path_clean {
+                buf.clear();
+                buf.extend_from_slice(path);
+            } else {
+                normalise::normalise(path, false, buf, &mut self.tmp);
+            }
+            self.path_len = buf.len();
             buf.push(b'?');
-            buf.extend_from_slice(&self.query);
+            let query = ev.query.as_bytes();
+            if normalise::is_clean(query, true) {
+                buf.extend_from_slice(query);
+            } else {
+                normalise::normalise(query, true, &mut self.query, &mut self.tmp);
+                buf.extend_from_slice(&self.query);
+            }
             return Src::Buf;
         }
         let raw = raw_text(f, ev);
@@ -159,6 +198,7 @@ impl State {
         if self.item.len() < t.items.len() {
             self.item.resize(t.items.len(), 0);
             self.item_val.resize(t.items.len(), false);
+            self.gate.resize(t.items.len(), 0);
         }
         if self.detect.len() < 2 * N_FIELDS {
             self.detect.resize(2 * N_FIELDS, 0);
@@ -169,6 +209,7 @@ impl State {
             self.slot.fill(0);
             self.rule.fill(0);
             self.item.fill(0);
+            self.gate.fill(0);
             self.detect.fill(0);
             self.epoch = 1;
         }
@@ -279,10 +320,12 @@ impl Matcher {
             if fields & (1 << fa.field as u32) == 0 {
                 continue;
             }
+            // Normalising `url.original` records where its path part ends.
+            let path_len = match texts.get(fa.field, ev).len() {
+                0 => continue,
+                _ => texts.path_len,
+            };
             let text = texts.get(fa.field, ev);
-            if text.is_empty() {
-                continue;
-            }
             for m in fa.ac.find_overlapping_iter(text) {
                 let Some(slots) = fa.pattern_slots.get(m.pattern().as_usize()) else {
                     continue;
@@ -291,12 +334,14 @@ impl Matcher {
                     let Some(slot) = self.t.slots.get(sid as usize) else {
                         continue;
                     };
-                    let placed = match slot.pos {
-                        Pos::Contains => true,
-                        Pos::StartsWith => m.start() == 0,
-                        Pos::EndsWith => m.end() == text.len(),
-                        Pos::Equals => m.start() == 0 && m.end() == text.len(),
-                    };
+                    let end = if slot.in_path { path_len } else { text.len() };
+                    let placed = m.end() <= end
+                        && match slot.pos {
+                            Pos::Contains => true,
+                            Pos::StartsWith => m.start() == 0,
+                            Pos::EndsWith => m.end() == end,
+                            Pos::Equals => m.start() == 0 && m.end() == end,
+                        };
                     let exact = match &slot.cased {
                         Some(p) => text.get(m.range()) == Some(&p[..]),
                         None => true,
@@ -307,6 +352,9 @@ impl Matcher {
                         }
                         if let Some(r) = state.rule.get_mut(slot.rule as usize) {
                             *r = state.epoch;
+                        }
+                        if let Some(g) = state.gate.get_mut(slot.item as usize) {
+                            *g = state.epoch;
                         }
                     }
                 }
@@ -371,34 +419,37 @@ impl Ctx<'_, '_, '_, '_> {
         v
     }
 
-    fn any_slot(&self, r: &std::ops::Range<u32>) -> bool {
-        r.clone().any(|s| self.state.slot_hit(s))
-    }
-
     fn eval(&mut self, i: usize) -> bool {
         let Some(item) = self.t.items.get(i) else {
             return false;
         };
         let (f, ev) = (item.field, self.ev);
+        let gate_open = self.state.gate.get(i) == Some(&self.state.epoch);
         match &item.test {
             Test::Literal { slots, all } => {
-                if *all {
+                if !gate_open {
+                    false
+                } else if *all {
                     slots.clone().all(|s| self.state.slot_hit(s))
                 } else {
-                    self.any_slot(slots)
+                    true
                 }
             }
             Test::Regex { res, all } => {
                 let state = &*self.state;
+                let single = res.len() == 1;
                 let text = self.texts.get(f, ev);
                 any_or_all(res, *all, |(re, gate)| {
-                    gate.as_ref()
-                        .is_none_or(|g| g.clone().any(|s| state.slot_hit(s)))
-                        && re.is_match(text)
+                    let open = match gate {
+                        None => true,
+                        Some(_) if single => gate_open,
+                        Some(g) => gate_open && g.clone().any(|s| state.slot_hit(s)),
+                    };
+                    open && re.is_match(text)
                 })
             }
-            Test::Detect { det, want, gate } => {
-                if *want && !self.any_slot(gate) {
+            Test::Detect { det, want, .. } => {
+                if *want && !gate_open {
                     return false;
                 }
                 let k = f as usize * 2 + usize::from(*det == Detector::Xss);

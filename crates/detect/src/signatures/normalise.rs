@@ -12,29 +12,46 @@ const MAX_PASSES: usize = 3;
 /// True when `text` holds nothing normalisation would change, so matching can
 /// use it as it is.
 pub fn is_clean(text: &[u8], plus_as_space: bool) -> bool {
-    let mut prev_space = false;
-    for &b in text {
-        let dirty = match b {
-            b'%' | b'&' | b'\\' | b'*' | 0x7f | 0xc0 | 0xc1 | 0xe2 | 0xef => true,
-            b'+' => plus_as_space,
-            b' ' => prev_space,
-            0..=0x1f => true,
-            _ => false,
-        };
-        if dirty {
-            return false;
-        }
-        prev_space = b == b' ';
-    }
-    true
+    let min = if plus_as_space { 1 } else { 2 };
+    !text
+        .iter()
+        .any(|&b| DIRTY.get(usize::from(b)).is_some_and(|&d| d >= min))
+        && memchr::memmem::find(text, b"  ").is_none()
 }
+
+/// Bytes that make a field need normalisation: 2 always, 1 only for query
+/// strings (`+`).
+static DIRTY: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = 2;
+        i += 1;
+    }
+    t[b'%' as usize] = 2;
+    t[b'&' as usize] = 2;
+    t[b'\\' as usize] = 2;
+    t[b'*' as usize] = 2;
+    t[0x7f] = 2;
+    t[0xc0] = 2;
+    t[0xc1] = 2;
+    t[0xe2] = 2;
+    t[0xef] = 2;
+    t[b'+' as usize] = 1;
+    t
+};
 
 /// Normalise `input` into `out` (cleared first). `tmp` is a second reusable buffer.
 /// `plus_as_space` applies to query strings (`+` is a space in form encoding).
 pub fn normalise(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(input);
-    for _ in 0..MAX_PASSES {
+    let encoded = if plus_as_space {
+        memchr::memchr2(b'%', b'+', input).is_some()
+    } else {
+        memchr::memchr(b'%', input).is_some()
+    };
+    for _ in 0..if encoded { MAX_PASSES } else { 0 } {
         tmp.clear();
         let changed = url_decode(out, plus_as_space, tmp);
         std::mem::swap(out, tmp);

@@ -240,3 +240,26 @@ fn scratch_is_reused_across_events() {
         assert_eq!(out.len(), usize::from(i % 2 == 0));
     }
 }
+
+#[test]
+fn path_tests_see_only_the_path_part_of_the_url() {
+    let yaml = rule("E", "  a:\n    url.path|endswith: .php\n  condition: a")
+        + &rule("Q", "  a:\n    url.path: /login\n  condition: a")
+        + &rule("C", "  a:\n    url.path|contains: secret\n  condition: a")
+        + &rule("R", "  a:\n    url.path|re: 'adm[i1]n$'\n  condition: a");
+    let m = matcher(&yaml);
+    let ids = |p: &str, q: &str| {
+        hits(&m, &http(p, q))
+            .iter()
+            .map(|h| h.rule)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("/x.php", "a=1"), vec![0]);
+    assert_eq!(ids("/x", "a=.php"), Vec::<u32>::new());
+    assert_eq!(ids("/login", "next=/"), vec![1]);
+    assert_eq!(ids("/%6Cogin", ""), vec![1]);
+    assert_eq!(ids("/a", "secret=1"), Vec::<u32>::new());
+    assert_eq!(ids("/my-secret/", "x=1"), vec![2]);
+    assert_eq!(ids("/adm1n", "q=admin"), vec![3]);
+    assert_eq!(ids("/x", "q=admin"), Vec::<u32>::new());
+}
