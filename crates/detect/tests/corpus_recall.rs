@@ -324,8 +324,11 @@ fn access_fields(line: &str) -> Option<(String, String, String, String)> {
     ))
 }
 
-/// Flagged lines of a real access log, by 1-based line number.
-fn flagged_access_lines(r: &Rules, file: &str) -> (usize, Vec<(usize, Vec<(Category, String)>)>) {
+/// A flagged line: its 1-based number and the (category, rule id) pairs.
+type Flagged = (usize, Vec<(Category, String)>);
+
+/// Flagged lines of a real access log, and how many access lines it has.
+fn flagged_access_lines(r: &Rules, file: &str) -> (usize, Vec<Flagged>) {
     let text = read(file);
     let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
     let mut total = 0;
