@@ -237,6 +237,18 @@ fn ssh_bruteforce() {
     );
     assert_eq!((a.count, a.source_ip.as_deref()), (6, Some("192.0.2.99")));
     none(&run(&attempts[..5]), "ssh-bruteforce");
+    // PAM's echo of each failure is not a second attempt.
+    let echoed: Vec<_> = (0..5)
+        .flat_map(|i| {
+            let t = BASE + i * 10 * SEC;
+            let mut pam = ssh("sshd", Action::LoginFailure, t);
+            pam.message = "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.99".into();
+            let mut failed = ssh("sshd", Action::LoginFailure, t + SEC);
+            failed.message = "Failed password for root from 192.0.2.99 port 4242 ssh2".into();
+            [pam, failed]
+        })
+        .collect();
+    none(&run(&echoed), "ssh-bruteforce");
     let sudo: Vec<_> = (0..10)
         .map(|i| ssh("sudo", Action::LoginFailure, BASE + i))
         .collect();
