@@ -66,6 +66,13 @@ const APIS: &[(&str, &str)] = &[
     ("GET", "/api/v1/reports/summary?month="),
     ("POST", "/api/v1/orders"),
 ];
+const STATIC: &[&str] = &[
+    "/static/app.css",
+    "/static/app.js",
+    "/favicon.ico",
+    "/img/logo.png",
+    "/static/fonts/inter.woff2",
+];
 const SPRAY_USERS: &[&str] = &[
     "admin",
     "root",
@@ -85,6 +92,9 @@ enum Action {
     Logout,
     PageVisit,
     ApiRequest,
+    /// A plain HTTP request row (CSV only): not an application action, so
+    /// readers treat it as web traffic.
+    HttpRequest,
 }
 
 impl Action {
@@ -95,6 +105,7 @@ impl Action {
             Action::Logout => "LOGOUT",
             Action::PageVisit => "PAGE_VISIT",
             Action::ApiRequest => "API_REQUEST",
+            Action::HttpRequest => "HTTP_REQUEST",
         }
     }
 }
@@ -355,6 +366,11 @@ impl App {
                 }
                 action = Action::ApiRequest;
                 status = if m == "POST" { 201 } else { 200 };
+            } else if self.csv && rng.chance(0.25) {
+                self.path.push_str(rng.pick(STATIC));
+                method = "GET";
+                action = Action::HttpRequest;
+                status = if rng.chance(0.6) { 304 } else { 200 };
             } else {
                 let p = rng.pick(PAGES);
                 self.path.push_str(p);
@@ -369,6 +385,8 @@ impl App {
         }
         let bytes = match action {
             Action::PageVisit if status == 200 => rng.range(8_000, 80_000),
+            Action::HttpRequest if status == 304 => 0,
+            Action::HttpRequest => rng.range(1_000, 120_000),
             Action::ApiRequest => rng.range(200, 12_000),
             _ => rng.range(0, 400),
         };
@@ -599,7 +617,10 @@ impl App {
                 } else {
                     Category::Xss
                 };
-                (Action::PageVisit, cat, rng.range_i(1_000, 8_000))
+                // Probing is not a logged-in action: a plain request, no account.
+                user = "-";
+                label_user = false;
+                (Action::HttpRequest, cat, rng.range_i(1_000, 8_000))
             }
         };
         // A session-abuse cycle counts once, at its logout.

@@ -128,7 +128,7 @@ fn lines_look_like_their_format() {
         ),
         (
             OutputFormat::Csv,
-            r#"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,[0-9a-f.:]+,[^,]+,(LOGIN_SUCCESS|LOGIN_FAILURE|LOGOUT|PAGE_VISIT|API_REQUEST),(GET|POST|PUT),("([^"]|"")*"|[^,"]*),\d{3},\d+,("([^"]|"")*"|[^,"]*)$"#,
+            r#"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,[0-9a-f.:]+,[^,]+,(LOGIN_SUCCESS|LOGIN_FAILURE|LOGOUT|PAGE_VISIT|API_REQUEST|HTTP_REQUEST),(GET|POST|PUT),("([^"]|"")*"|[^,"]*),\d{3},\d+,("([^"]|"")*"|[^,"]*)$"#,
         ),
     ];
     for (format, shape) in shapes {
