@@ -140,18 +140,18 @@ fn recall(r: &Rules, file: &'static str, want: Category, in_user_agent: bool) ->
 /// payloads, which are flagged as `log4shell`, not `command_injection`.
 const RECALL: &[(&str, Category, bool, f64)] = &[
     ("web-attacks/sqli.txt", Category::Sqli, false, 0.48),
-    ("web-attacks/xss.txt", Category::Xss, false, 0.59),
+    ("web-attacks/xss.txt", Category::Xss, false, 0.70),
     (
         "web-attacks/path-traversal.txt",
         Category::PathTraversal,
         false,
-        0.34,
+        0.38,
     ),
     (
         "web-attacks/command-injection.txt",
         Category::CommandInjection,
         false,
-        0.32,
+        0.52,
     ),
     (
         "web-attacks/gotestwaf/sqli.txt",

@@ -37,10 +37,12 @@ pub fn normalise(input: &[u8], plus_as_space: bool, out: &mut Vec<u8>, tmp: &mut
     out.clear();
     out.extend_from_slice(input);
     let encoded = if plus_as_space {
-        memchr::memchr2(b'%', b'+', input).is_some()
+        memchr::memchr3(b'%', b'+', b'\\', input).is_some()
     } else {
-        memchr::memchr(b'%', input).is_some()
+        memchr::memchr2(b'%', b'\\', input).is_some()
     };
+    // `+` becomes a space in every pass: payloads double-encode their spaces
+    // as `%2B` as often as as `%2520`, and over-decoding only helps matching.
     for _ in 0..if encoded { MAX_PASSES } else { 0 } {
         tmp.clear();
         let changed = url_decode(out, plus_as_space, tmp);
@@ -112,6 +114,28 @@ fn url_decode(s: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
                 changed = true;
                 continue;
             }
+        } else if b == b'\\' {
+            // JavaScript escapes: `\u0061`, `\x61`.
+            match s.get(i + 1) {
+                Some(b'u') => {
+                    if let (Some(hi), Some(lo)) = (hex_at(s, i + 2), hex_at(s, i + 4)) {
+                        let code = (u32::from(hi) << 8) | u32::from(lo);
+                        push_char(out, char::from_u32(code).unwrap_or('\u{fffd}'));
+                        i += 6;
+                        changed = true;
+                        continue;
+                    }
+                }
+                Some(b'x') => {
+                    if let Some(v) = hex_at(s, i + 2) {
+                        out.push(v);
+                        i += 4;
+                        changed = true;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
         } else if b == b'+' && plus_as_space {
             out.push(b' ');
             i += 1;
@@ -138,8 +162,10 @@ const NAMED_ENTITIES: &[(&[u8], u8)] = &[
     (b"semi", b';'),
     (b"equals", b'='),
     (b"grave", b'`'),
-    (b"tab", b'\t'),
-    (b"newline", b'\n'),
+    // Browsers drop tabs and line breaks inside URL schemes (`ja&Tab;vascript:`);
+    // as NUL they are removed by the final pass.
+    (b"tab", 0),
+    (b"newline", 0),
     (b"nbsp", b' '),
     (b"period", b'.'),
     (b"comma", b','),
@@ -339,6 +365,8 @@ mod tests {
         assert_eq!(norm("%u003cscript%u003e", false), "<script>");
         assert_eq!(norm("%uff1cscript", false), "<script");
         assert_eq!(norm("%zz%", false), "%zz%");
+        assert_eq!(norm("q=%252b1+2", true), "q= 1 2");
+        assert_eq!(norm("\\u0061lert\\x28", false), "alert(");
     }
 
     #[test]
