@@ -1721,3 +1721,64 @@ fn write_line(
     }
     out.push('"');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_budgets_hold_and_cap() {
+        let mut c = Client::new(IpAddr::from([24, 1, 2, 3]));
+        for i in 0..8 {
+            assert_eq!(c.hold(1_000 + i * 10), None);
+            c.record(1_000 + i * 10, 200, 0);
+        }
+        // A ninth request inside the same second waits until the first leaves the window.
+        assert_eq!(c.hold(1_100), Some(1_000 + 1001 - 1_100));
+        assert_eq!(c.hold(2_001), None);
+        assert_eq!(c.bytes_room(0), 45 * MB);
+        c.record(2_001, 200, 44 * MB);
+        assert_eq!(c.bytes_room(2_002), MB);
+        // Two buckets later the large download no longer counts.
+        assert_eq!(c.bytes_room(1_200_001), 45 * MB);
+        let mut ring = [NEVER; 2];
+        assert!(room(&ring, 0, 300_000));
+        note(&mut ring, 0);
+        note(&mut ring, 10);
+        assert!(!room(&ring, 20, 300_000));
+        assert!(room(&ring, 300_000, 300_000));
+    }
+
+    #[test]
+    fn pages_and_encoded_searches() {
+        let mut s = String::new();
+        push_page(&mut s, Page::Search(4));
+        assert_eq!(s, "/search?q=O%27Brien");
+        s.clear();
+        push_page(&mut s, Page::Product(17));
+        assert_eq!(s, "/products/organic-backpack-17");
+        s.clear();
+        let mut ctx = Ctx {
+            rng: Rng::new(1),
+            now: 971_211_336_000,
+            shift: 0,
+            last_stamp: i64::MIN,
+        };
+        write_line(
+            &mut s,
+            &mut ctx,
+            IpAddr::from([1, 2, 3, 4]),
+            "GET",
+            "/a\"b",
+            "HTTP/1.1",
+            200,
+            5,
+            "",
+            "UA \"x\"",
+        );
+        assert_eq!(
+            s,
+            "1.2.3.4 - - [10/Oct/2000:20:55:36 +0000] \"GET /a\\x22b HTTP/1.1\" 200 5 \"-\" \"UA \\x22x\\x22\""
+        );
+    }
+}

@@ -704,3 +704,43 @@ fn render(out: &mut String, ctx: &mut Ctx, csv: bool, r: &Record<'_>) {
     push_json_escaped(out, r.ua);
     out.push_str("\"}");
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Category, GenOptions, Generator, OutputFormat};
+    use std::collections::HashMap;
+
+    #[test]
+    fn csv_starts_with_its_header_and_session_abuse_is_quick() {
+        let mut g = Generator::new(GenOptions {
+            lines: 60_000,
+            ..GenOptions::new(OutputFormat::Csv)
+        });
+        let mut line = String::new();
+        assert_eq!(g.next_line(&mut line), Some(None));
+        assert_eq!(line, super::CSV_HEADER);
+        let mut login: HashMap<String, i64> = HashMap::new();
+        let mut quick = 0;
+        loop {
+            line.clear();
+            let Some(label) = g.next_line(&mut line) else {
+                break;
+            };
+            let Some(l) = label.filter(|l| l.category == Category::SessionAbuse) else {
+                continue;
+            };
+            let ms = secmo_event::parse_rfc3339(&line)
+                .map(|(ms, _)| ms)
+                .unwrap_or(0);
+            let user = l.user.unwrap_or_default();
+            if line.contains(",LOGIN_SUCCESS,") {
+                login.insert(user, ms);
+            } else if line.contains(",LOGOUT,") {
+                let at = login.get(&user).copied().unwrap_or(i64::MIN / 2);
+                assert!(ms - at < 60_000, "{line}");
+                quick += 1;
+            }
+        }
+        assert!(quick >= 3, "{quick} quick logouts");
+    }
+}

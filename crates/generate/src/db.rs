@@ -584,3 +584,44 @@ fn pg_line(
     out.push_str(":  ");
     out.push_str(msg);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Generator;
+
+    #[test]
+    fn every_brute_force_line_names_the_client_and_a_user() {
+        for format in [OutputFormat::Mysql, OutputFormat::Postgres] {
+            let mut g = Generator::new(GenOptions {
+                lines: 20_000,
+                ..GenOptions::new(format)
+            });
+            let mut line = String::new();
+            let mut seen = 0;
+            while let Some(label) = g.next_line(&mut line) {
+                if let Some(l) = label {
+                    seen += 1;
+                    let user = l.user.clone().unwrap_or_default();
+                    assert!(!user.is_empty(), "{line}");
+                    if format == OutputFormat::Postgres {
+                        assert!(
+                            line.contains(&format!("client={} ", l.attacker_ip)),
+                            "{line}"
+                        );
+                    } else {
+                        assert!(
+                            line.contains(&format!(
+                                "Access denied for user '{user}'@'{}'",
+                                l.attacker_ip
+                            )),
+                            "{line}"
+                        );
+                    }
+                }
+                line.clear();
+            }
+            assert!(seen > 100, "{format}: {seen} attack lines");
+        }
+    }
+}

@@ -495,8 +495,9 @@ impl Syslog {
 
     fn new_brute(&mut self, rng: &mut Rng) -> Brute {
         let attempts = rng.range(20, 60);
-        // All attempts inside 40-110 s: at least 15 failures in any 2 minutes.
-        let secs = rng.range(40, 110) as i64;
+        // Attempts paced over 30-90 s (plus the per-line delays): well over
+        // 15 failures in some 2 minutes.
+        let secs = rng.range(30, 90) as i64;
         let per = secs * 1000 / attempts as i64;
         Brute {
             ip: net::attacker(rng),
@@ -633,4 +634,66 @@ fn write_line(out: &mut String, ctx: &mut Ctx, program: &str, pid: Option<u32>, 
     }
     out.push_str(": ");
     out.push_str(msg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn a_brute_force_campaign_fails_often_and_fast() {
+        let opts = GenOptions::new(crate::OutputFormat::Syslog);
+        let mut ctx = Ctx {
+            rng: Rng::new(5),
+            now: opts.start_ms,
+            shift: 0,
+            last_stamp: i64::MIN,
+        };
+        let mut world = Syslog::new(&opts, &mut ctx);
+        // Only the campaign under test in the queue.
+        world.sched = Sched::new();
+        for _ in 0..20 {
+            let mut b = world.new_brute(&mut ctx.rng);
+            let ip = b.ip.to_string();
+            let mut fails = Vec::new();
+            let mut out = String::new();
+            loop {
+                out.clear();
+                let more = b.attempts_left > 0 || b.sub != 0;
+                if !more {
+                    break;
+                }
+                b = {
+                    let t = world.brute_step(&mut ctx, b, &mut out);
+                    assert!(out.contains(&ip), "{out}");
+                    assert_eq!(t.category, Category::BruteForce);
+                    if out.contains("Failed password") {
+                        fails.push(ctx.now);
+                    }
+                    match world.sched.pop() {
+                        Some((at, Task::Brute(next))) => {
+                            ctx.now = at;
+                            next
+                        }
+                        _ => break,
+                    }
+                };
+            }
+            let in_two_minutes = (0..fails.len())
+                .map(|i| {
+                    fails[i..]
+                        .iter()
+                        .take_while(|&&t| t - fails[i] < 120_000)
+                        .count()
+                })
+                .max()
+                .unwrap_or(0);
+            assert!(
+                in_two_minutes >= 15,
+                "{in_two_minutes} failures in 2 minutes of {}",
+                fails.len()
+            );
+        }
+    }
 }
