@@ -60,9 +60,8 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 /// Zero-padded to `width` digits.
@@ -187,13 +186,17 @@ fn push_hex_byte(out: &mut String, prefix: &str, b: u8) {
 /// Inside a quoted access-log field, as nginx escapes: `"`, `\` and bytes
 /// outside printable ASCII become `\xHH`.
 pub fn push_nginx_escaped(out: &mut String, s: &str) {
-    for &b in s.as_bytes() {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    // Copy runs of printable ASCII at once; escape the bytes between them.
+    for (i, &b) in bytes.iter().enumerate() {
         if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+            out.push_str(s.get(start..i).unwrap_or(""));
             push_hex_byte(out, "\\x", b);
-        } else {
-            out.push(char::from(b));
+            start = i + 1;
         }
     }
+    out.push_str(s.get(start..).unwrap_or(""));
 }
 
 /// Inside a JSON string.
