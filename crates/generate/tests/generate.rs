@@ -423,6 +423,26 @@ fn access_attacks_exceed_their_thresholds() {
         }
         checked.insert(*cat);
     }
+    // A 404 scanner: over 40 distinct missing paths within 5 minutes from one address.
+    let wide_404 = by_ip
+        .iter()
+        .filter(|((_, c), _)| *c == Category::Scanner)
+        .any(|(_, idx)| {
+            let f: Vec<_> = idx
+                .iter()
+                .map(|&i| access_fields(&lines[i]))
+                .filter(|x| x.4 == 404)
+                .collect();
+            (0..f.len()).any(|i| {
+                let distinct: HashSet<&str> = f[i..]
+                    .iter()
+                    .take_while(|x| x.0 - f[i].0 < 300_000)
+                    .map(|x| x.3)
+                    .collect();
+                distinct.len() > 40
+            })
+        });
+    assert!(wide_404, "no 404 scanner over 40 distinct paths");
     for c in [
         Category::Flood,
         Category::BruteForce,
@@ -554,7 +574,32 @@ fn auth_and_app_attacks_exceed_their_thresholds() {
     assert!(fails.len() >= 5, "{} ssh campaigns", fails.len());
     assert!(fails.values().all(|&n| n >= 15), "{fails:?}");
 
-    let (_, labels) = generate(OutputFormat::Json, 6, 100_000, true);
+    let (lines, labels) = generate(OutputFormat::Json, 6, 100_000, true);
+    // Uploads: over 200 MB of request bodies from one address within 10 minutes.
+    let mut uploads: HashMap<&str, (u64, i64, i64)> = HashMap::new();
+    for l in labels
+        .iter()
+        .filter(|l| l.category == Category::Exfiltration)
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(&lines[(l.line - 1) as usize]).expect("json");
+        let ms = v
+            .get("timestamp")
+            .and_then(|t| t.as_str())
+            .and_then(parse_rfc3339)
+            .map_or(0, |t| t.0);
+        let e = uploads.entry(l.attacker_ip.as_str()).or_insert((0, ms, ms));
+        e.0 += v.get("request_bytes").and_then(|b| b.as_u64()).unwrap_or(0);
+        e.2 = ms;
+    }
+    assert!(!uploads.is_empty());
+    for (ip, (bytes, first, last)) in &uploads {
+        assert!(
+            *bytes > 200_000_000 && last - first < 600_000,
+            "{ip}: {bytes} bytes in {} ms",
+            last - first
+        );
+    }
     let mut per: HashMap<(Category, &str), usize> = HashMap::new();
     for l in &labels {
         *per.entry((l.category, l.attacker_ip.as_str())).or_default() += 1;
