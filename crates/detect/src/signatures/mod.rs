@@ -249,6 +249,9 @@ fn any_or_all<T>(values: &[T], all: bool, mut f: impl FnMut(&T) -> bool) -> bool
     }
 }
 
+/// Longest parameter value handed to libinjection.
+const MAX_DETECT: usize = 16 * 1024;
+
 /// Run a libinjection detector the way the field carries values: per
 /// parameter name and value in query strings, whole text elsewhere.
 fn run_detector(det: Detector, f: Field, text: &[u8]) -> bool {
@@ -256,6 +259,8 @@ fn run_detector(det: Detector, f: Field, text: &[u8]) -> bool {
         if s.is_empty() {
             return false;
         }
+        // Bound the tokenizers' work per value whatever the line length.
+        let s = s.get(..MAX_DETECT).unwrap_or(s);
         match det {
             Detector::Sqli => libinjectionrs::detect_sqli(s).is_injection(),
             Detector::Xss => libinjectionrs::detect_xss(s).is_injection(),

@@ -263,3 +263,45 @@ fn path_tests_see_only_the_path_part_of_the_url() {
     assert_eq!(ids("/adm1n", "q=admin"), vec![3]);
     assert_eq!(ids("/x", "q=admin"), Vec::<u32>::new());
 }
+
+/// Attacker-controlled text of any shape: the matcher must not panic and must
+/// only report rules it has. A small xorshift generator keeps it deterministic.
+#[test]
+fn arbitrary_request_text_never_panics() {
+    let set = RuleSet::builtin().expect("built-in rules");
+    let docs: Vec<RuleDoc> = set.enabled().cloned().collect();
+    let m = Matcher::compile(&docs).expect("built-in rules compile");
+    const ALPHABET: &[u8] =
+        b"%&+*/\\.'\"<>()[]{};|`$#=?-_ 0123456789abcdefxuUABCDEF\t\n\x00\xc0\xae\xe2\x80\x8b";
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut scratch = Scratch::default();
+    let mut out = Vec::new();
+    for _ in 0..3000 {
+        let mut field = || {
+            let len = (next() % 96) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let (path, query, ua, referrer) = (field(), field(), field(), field());
+        let mut ev = http(&path, &query);
+        ev.user_agent = ua.as_str().into();
+        ev.referrer = referrer.as_str().into();
+        out.clear();
+        m.matches(&ev, &mut scratch, &mut out);
+        assert!(out.iter().all(|h| (h.rule as usize) < m.rule_count()));
+    }
+    // One very long line: bounded work, still matched.
+    let long = format!("q={}%27%20or%201=1--", "a".repeat(200_000));
+    out.clear();
+    m.matches(&http("/", &long), &mut scratch, &mut out);
+    let sqli = docs.iter().position(|d| d.id == "web-sqli");
+    assert!(sqli.is_some_and(|i| out.iter().any(|h| h.rule as usize == i)));
+}
