@@ -226,7 +226,9 @@ impl Analysis {
         let parser: Option<&dyn LineParser> = parser.as_deref();
 
         let analytics = std::thread::scope(|scope| -> Result<Vec<Analytics>, PipelineError> {
+            // The reader owns the only sender: when it returns, the workers' queue closes.
             let reader = scope.spawn(|| {
+                let work_tx = work_tx;
                 reader_loop(
                     chunker,
                     first,

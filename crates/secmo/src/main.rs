@@ -1,1 +1,44 @@
-fn main() {}
+//! The `secmo` command: thin glue from the command line to the library crates.
+
+mod cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "secmo",
+    version,
+    about = "Security log monitoring, threat detection and incident response"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse log files (or stdin) and report threats, alerts and traffic analytics.
+    Analyze(cmd::analyze::AnalyzeArgs),
+    /// Write realistic synthetic log traffic with labelled attacks.
+    Generate(cmd::generate::GenerateArgs),
+    /// List the loaded detection rules, or check a rules directory.
+    Rules(cmd::rules::RulesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Generate(args) => cmd::generate::run(args),
+        Command::Rules(args) => cmd::rules::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("secmo: error: {e:#}");
+            ExitCode::from(cmd::EXIT_ERROR)
+        }
+    }
+}

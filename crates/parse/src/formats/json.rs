@@ -214,6 +214,7 @@ const DEFAULT_KEYS: &[(Target, &[&str])] = &[
         Target::RequestBytes,
         &[
             "http.request.body.bytes",
+            "request_bytes",
             "request_length",
             "bytes_read",
             "request.size",
