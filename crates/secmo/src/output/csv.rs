@@ -23,11 +23,7 @@ const HEADER: [&str; 11] = [
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_row(out, HEADER.iter().map(|h| Cow::Borrowed(*h)))?;
     for a in &report.alerts {
-        let evidence = a
-            .evidence
-            .first()
-            .map(|e| format!("{}:{}", e.file, e.line))
-            .unwrap_or_default();
+        let evidence = a.evidence.first().map(super::place).unwrap_or_default();
         let row: [Cow<str>; 11] = [
             Cow::Borrowed(&a.rule_id),
             Cow::Borrowed(&a.title),

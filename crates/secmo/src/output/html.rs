@@ -3,7 +3,9 @@
 //! secmo HTML-escaped (control characters made visible first). The timeline
 //! chart is inline SVG whose attributes are numbers computed here.
 
-use super::{RenderOptions, human_bytes, percent, thousands, visible};
+use super::{
+    RenderOptions, RuleGroup, human_bytes, percent, place, rule_groups, thousands, visible,
+};
 use secmo_detect::analytics::{AnalyticsReport, Timeline, TopList};
 use secmo_detect::{Alert, Report, ThreatLevel};
 use secmo_event::Severity;
@@ -23,6 +25,7 @@ h1{font-size:20px;margin:0}h2{font-size:17px;margin:28px 0 8px}h3{font-size:15px
 .badge{display:inline-block;padding:1px 7px;border-radius:9px;color:#fff;font-size:12px;margin-right:6px}
 .b-critical{background:#8b0000}.b-high{background:#c0392b}.b-medium{background:#b9770e}
 .b-low{background:#2471a3}.b-info{background:#5d6d7e}
+ol{margin:0;padding-left:20px}
 dl{display:grid;grid-template-columns:130px 1fr;gap:2px 10px;margin:6px 0}dt{color:#5d6d7e}dd{margin:0}
 pre{background:#f0f1f4;padding:6px 8px;margin:2px 0;white-space:pre-wrap;word-break:break-all;font-size:12px}
 table{border-collapse:collapse;background:#fff;margin:6px 0 14px;min-width:50%}
@@ -123,24 +126,54 @@ fn alerts(report: &Report, opts: &RenderOptions, h: &mut String) -> std::fmt::Re
     if report.alerts.is_empty() {
         h.push_str("<p class=\"muted\">No alerts.</p>\n");
     }
-    for sev in Severity::ALL.iter().rev() {
-        for a in report.alerts.iter().filter(|a| a.severity == *sev) {
-            alert(a, opts, h)?;
-        }
+    for g in rule_groups(report) {
+        rule_card(&g, opts, h)?;
     }
     Ok(())
 }
 
-fn alert(a: &Alert, opts: &RenderOptions, h: &mut String) -> std::fmt::Result {
-    let sev = sev_class(a.severity);
+/// One card per rule: what it means once, then a row per attacker.
+fn rule_card(g: &RuleGroup, opts: &RenderOptions, h: &mut String) -> std::fmt::Result {
+    let Some(head) = g.head() else {
+        return Ok(());
+    };
+    let sev = sev_class(head.severity);
     writeln!(
         h,
-        "<section class=\"card sev-{sev}\"><h3><span class=\"badge b-{sev}\">{sev}</span>{} <span class=\"muted\">[{}] rule {}</span></h3>",
-        esc(&a.title),
-        a.category.as_str(),
-        esc(&a.rule_id)
+        "<section class=\"card sev-{sev}\"><h3><span class=\"badge b-{sev}\">{sev}</span>{} <span class=\"muted\">[{}] rule {} · {} attacker(s), {} event(s)</span></h3>",
+        esc(&head.title),
+        head.category.as_str(),
+        esc(&head.rule_id),
+        g.alerts.len(),
+        thousands(g.events())
     )?;
     h.push_str("<dl>");
+    writeln!(
+        h,
+        "<dt>What happened</dt><dd>{}</dd>",
+        esc(&head.description)
+    )?;
+    writeln!(
+        h,
+        "<dt>Recommendation</dt><dd>{}</dd>",
+        esc(&head.recommendation)
+    )?;
+    if !head.response.is_empty() {
+        h.push_str("<dt>Response</dt><dd><ol>");
+        for step in &head.response {
+            writeln!(h, "<li>{}</li>", esc(step))?;
+        }
+        h.push_str("</ol></dd>");
+    }
+    h.push_str("</dl>\n<table><tr><th>Attacker</th><th>Count</th><th>First seen</th><th>Last seen</th><th>Evidence</th></tr>\n");
+    for a in &g.alerts {
+        attacker_row(a, opts, h)?;
+    }
+    h.push_str("</table></section>\n");
+    Ok(())
+}
+
+fn attacker_row(a: &Alert, opts: &RenderOptions, h: &mut String) -> std::fmt::Result {
     let attacker = [
         a.source_ip.as_ref().map(|ip| format!("IP {}", esc(ip))),
         a.user.as_ref().map(|u| format!("user {}", esc(u))),
@@ -148,53 +181,33 @@ fn alert(a: &Alert, opts: &RenderOptions, h: &mut String) -> std::fmt::Result {
     .into_iter()
     .flatten()
     .collect::<Vec<_>>()
-    .join(", ");
+    .join("<br>");
     writeln!(
         h,
-        "<dt>Attacker</dt><dd>{}</dd>",
+        "<tr><td class=\"v\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>",
         if attacker.is_empty() {
             "unknown".into()
         } else {
             attacker
-        }
+        },
+        thousands(a.count),
+        a.first_seen.as_deref().map(esc).unwrap_or_default(),
+        a.last_seen.as_deref().map(esc).unwrap_or_default()
     )?;
-    writeln!(h, "<dt>Count</dt><dd>{}</dd>", thousands(a.count))?;
-    if let (Some(f), Some(l)) = (&a.first_seen, &a.last_seen) {
+    let shown = opts.max_evidence.max(1);
+    for e in a.evidence.iter().take(shown) {
         writeln!(
             h,
-            "<dt>First / last seen</dt><dd>{} / {}</dd>",
-            esc(f),
-            esc(l)
+            "<pre>{}  {}</pre>",
+            esc(&place(e)),
+            esc(&clip(&e.raw, 2000))
         )?;
     }
-    writeln!(h, "<dt>What happened</dt><dd>{}</dd>", esc(&a.description))?;
-    if !a.evidence.is_empty() {
-        h.push_str("<dt>Evidence</dt><dd>");
-        for e in a.evidence.iter().take(opts.max_evidence.max(1)) {
-            writeln!(
-                h,
-                "<pre>{}:{}  {}</pre>",
-                esc(&e.file),
-                e.line,
-                esc(&clip(&e.raw, 2000))
-            )?;
-        }
-        let hidden = a.evidence.len().saturating_sub(opts.max_evidence.max(1));
-        if hidden > 0 {
-            writeln!(h, "<span class=\"muted\">+{hidden} more</span>")?;
-        }
-        h.push_str("</dd>");
+    let hidden = a.evidence.len().saturating_sub(shown);
+    if hidden > 0 {
+        writeln!(h, "<span class=\"muted\">+{hidden} more</span>")?;
     }
-    writeln!(
-        h,
-        "<dt>Recommendation</dt><dd>{}</dd>",
-        esc(&a.recommendation)
-    )?;
-    if !a.response.is_empty() {
-        let steps: Vec<String> = a.response.iter().map(|r| esc(r)).collect();
-        writeln!(h, "<dt>Response</dt><dd>{}</dd>", steps.join(", "))?;
-    }
-    h.push_str("</dl></section>\n");
+    h.push_str("</td></tr>\n");
     Ok(())
 }
 

@@ -11,7 +11,8 @@ mod html;
 mod json;
 mod text;
 
-use secmo_detect::Report;
+use secmo_detect::{Alert, Evidence, Report};
+use secmo_event::Severity;
 use std::borrow::Cow;
 use std::io::{self, Write};
 
@@ -66,6 +67,54 @@ pub fn render(
         OutputFormat::Ndjson => json::render_ndjson(report, out),
         OutputFormat::Csv => csv::render(report, out),
         OutputFormat::Html => html::render(report, opts, out),
+    }
+}
+
+/// The alerts of one rule (one per attacker), as renderers show them together.
+pub(crate) struct RuleGroup<'r> {
+    pub severity: Severity,
+    /// Largest count first, as in the report.
+    pub alerts: Vec<&'r Alert>,
+}
+
+impl<'r> RuleGroup<'r> {
+    /// The alert that carries the rule's texts (every alert of a rule has the same ones).
+    pub fn head(&self) -> Option<&'r Alert> {
+        self.alerts.first().copied()
+    }
+
+    pub fn events(&self) -> u64 {
+        self.alerts.iter().map(|a| a.count).sum()
+    }
+}
+
+/// Alerts grouped by rule: highest severity first, then in report order.
+pub(crate) fn rule_groups(report: &Report) -> Vec<RuleGroup<'_>> {
+    let mut groups: Vec<RuleGroup> = Vec::new();
+    for sev in Severity::ALL.iter().rev() {
+        let start = groups.len();
+        for a in report.alerts.iter().filter(|a| a.severity == *sev) {
+            let existing = groups[start..]
+                .iter_mut()
+                .find(|g| g.head().is_some_and(|h| h.rule_id == a.rule_id));
+            match existing {
+                Some(g) => g.alerts.push(a),
+                None => groups.push(RuleGroup {
+                    severity: *sev,
+                    alerts: vec![a],
+                }),
+            }
+        }
+    }
+    groups
+}
+
+/// `file:line`, or `line N` when the input has no name.
+pub(crate) fn place(e: &Evidence) -> String {
+    if e.file.is_empty() {
+        format!("line {}", e.line)
+    } else {
+        format!("{}:{}", e.file, e.line)
     }
 }
 
@@ -150,7 +199,11 @@ pub(crate) fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "0.0%".into();
     }
-    format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    let p = part as f64 * 100.0 / whole as f64;
+    if part > 0 && p < 0.1 {
+        return "<0.1%".into();
+    }
+    format!("{p:.1}%")
 }
 
 #[cfg(test)]
@@ -171,6 +224,29 @@ mod tests {
     }
 
     #[test]
+    fn groups_alerts_by_rule_in_severity_order() {
+        let mut report = fixture::hostile_report();
+        let mut second = report.alerts[0].clone();
+        second.source_ip = Some("192.0.2.7".into());
+        second.count = 3;
+        report.alerts.insert(1, second);
+        let groups = rule_groups(&report);
+        let shape: Vec<(Severity, usize)> = groups
+            .iter()
+            .map(|g| (g.severity, g.alerts.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Severity::Critical, 2),
+                (Severity::High, 1),
+                (Severity::Medium, 1)
+            ]
+        );
+        assert_eq!(groups[0].events(), 45);
+    }
+
+    #[test]
     fn truncates_on_chars() {
         assert_eq!(truncate_chars("héllo wörld", 5), "héll…");
         assert_eq!(truncate_chars("short", 5), "short");
@@ -186,5 +262,7 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(percent(1, 3), "33.3%");
         assert_eq!(percent(1, 0), "0.0%");
+        assert_eq!(percent(1, 5000), "<0.1%");
+        assert_eq!(percent(0, 5000), "0.0%");
     }
 }

@@ -2,7 +2,10 @@
 //! [`visible`] so that a log line cannot move the cursor, recolour, retitle
 //! or hide text in the reader's terminal.
 
-use super::{RenderOptions, human_bytes, percent, thousands, truncate_chars, visible};
+use super::{
+    RenderOptions, RuleGroup, human_bytes, percent, place, rule_groups, thousands, truncate_chars,
+    visible,
+};
 use secmo_detect::analytics::{AnalyticsReport, Timeline, TopList};
 use secmo_detect::{Alert, Report, ThreatLevel};
 use secmo_event::Severity;
@@ -122,6 +125,11 @@ fn section(title: &str, width: usize, st: &Style, out: &mut dyn Write) -> io::Re
     writeln!(out, "{} {}", st.bold(title), st.dim(&rule))
 }
 
+/// Attackers listed in full per rule; the rest are counted.
+const MAX_ATTACKERS: usize = 50;
+/// Attackers of a rule whose evidence gets `max_evidence` lines; later ones get one.
+const DETAILED_ATTACKERS: usize = 3;
+
 fn alerts(
     report: &Report,
     opts: &RenderOptions,
@@ -129,40 +137,92 @@ fn alerts(
     st: &Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let groups = rule_groups(report);
     for sev in Severity::ALL.iter().rev() {
-        let group: Vec<&Alert> = report
-            .alerts
-            .iter()
-            .filter(|a| a.severity == *sev)
-            .collect();
-        if group.is_empty() {
+        let of_sev: Vec<&RuleGroup> = groups.iter().filter(|g| g.severity == *sev).collect();
+        if of_sev.is_empty() {
             continue;
         }
-        let title = format!("{} ({})", sev.as_str().to_ascii_uppercase(), group.len());
+        let n: usize = of_sev.iter().map(|g| g.alerts.len()).sum();
+        let title = format!(
+            "{} ({n} {})",
+            sev.as_str().to_ascii_uppercase(),
+            if n == 1 { "alert" } else { "alerts" }
+        );
         section(&title, width, st, out)?;
-        for a in group {
-            alert(a, opts, width, st, out)?;
+        for g in of_sev {
+            rule_group(g, opts, width, st, out)?;
         }
     }
     Ok(())
 }
 
-fn alert(
-    a: &Alert,
+fn rule_group(
+    g: &RuleGroup,
     opts: &RenderOptions,
     width: usize,
     st: &Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let Some(head) = g.head() else {
+        return Ok(());
+    };
     writeln!(out)?;
+    let tally = if g.alerts.len() > 1 {
+        format!(
+            "  {} attackers, {} events",
+            g.alerts.len(),
+            thousands(g.events())
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} {}  [{}]  {}",
-        st.paint(severity_sgr(a.severity), "●"),
-        st.bold(&visible(&a.title)),
-        a.category,
-        st.dim(&format!("rule {}", visible(&a.rule_id)))
+        "{} {}  [{}]  {}{}",
+        st.paint(severity_sgr(head.severity), "●"),
+        st.bold(&visible(&head.title)),
+        head.category,
+        st.dim(&format!("rule {}", visible(&head.rule_id))),
+        tally
     )?;
+    field("what", &visible(&head.description), width, out)?;
+    if !head.recommendation.is_empty() {
+        field("do", &visible(&head.recommendation), width, out)?;
+    }
+    for (i, step) in head.response.iter().enumerate() {
+        let label = if i == 0 { "response" } else { "" };
+        field(label, &format!("{}. {}", i + 1, visible(step)), width, out)?;
+    }
+    for (i, a) in g.alerts.iter().take(MAX_ATTACKERS).enumerate() {
+        let evidence = if i < DETAILED_ATTACKERS {
+            opts.max_evidence
+        } else {
+            opts.max_evidence.min(1)
+        };
+        attacker(a, i == 0, evidence, width, st, out)?;
+    }
+    let hidden = g.alerts.len().saturating_sub(MAX_ATTACKERS);
+    if hidden > 0 {
+        writeln!(
+            out,
+            "  {:LABEL$}{}",
+            "",
+            st.dim(&format!("(+{hidden} more attackers; see --format json)"))
+        )?;
+    }
+    Ok(())
+}
+
+/// One alert of a rule: who, how often, when, and evidence lines.
+fn attacker(
+    a: &Alert,
+    first: bool,
+    max_evidence: usize,
+    width: usize,
+    st: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut who = Vec::new();
     if let Some(ip) = &a.source_ip {
         who.push(format!("ip {}", visible(ip)));
@@ -171,53 +231,43 @@ fn alert(
         who.push(format!("user {}", visible(user)));
     }
     if who.is_empty() {
-        who.push("unknown".into());
+        who.push("unknown attacker".into());
     }
-    field("attacker", &who.join(", "), width, out)?;
     let when = match (&a.first_seen, &a.last_seen) {
         (Some(f), Some(l)) if f == l => format!("at {}", visible(f)),
-        (Some(f), Some(l)) => format!("first {}, last {}", visible(f), visible(l)),
+        (Some(f), Some(l)) => format!("{} → {}", visible(f), visible(l)),
         _ => "no timestamps".into(),
     };
-    field(
-        "seen",
-        &format!(
-            "{} {}, {when}",
-            thousands(a.count),
-            plural(a.count, "time", "times")
-        ),
-        width,
-        out,
-    )?;
-    field("what", &visible(&a.description), width, out)?;
-    let room = width.saturating_sub(2 + LABEL).max(20);
-    for (i, e) in a.evidence.iter().take(opts.max_evidence).enumerate() {
-        let label = if i == 0 { "evidence" } else { "" };
-        let place = format!("{}:{}", visible(&e.file), e.line);
+    let line = format!(
+        "{}  {} {}  {}",
+        st.bold(&who.join(", ")),
+        thousands(a.count),
+        plural(a.count, "time", "times"),
+        st.dim(&when)
+    );
+    let label = if first { "attackers" } else { "" };
+    writeln!(out, "  {label:LABEL$}{line}")?;
+    let room = width.saturating_sub(4 + LABEL).max(20);
+    for e in a.evidence.iter().take(max_evidence) {
+        let place = visible(&place(e)).into_owned();
         let raw_room = room.saturating_sub(place.chars().count() + 2).max(16);
         let raw = visible(&e.raw);
         writeln!(
             out,
-            "  {label:LABEL$}{}  {}",
+            "  {:LABEL$}  {}  {}",
+            "",
             st.dim(&place),
             truncate_chars(&raw, raw_room)
         )?;
     }
-    let hidden = a.evidence.len().saturating_sub(opts.max_evidence);
-    if hidden > 0 {
+    let hidden = a.evidence.len().saturating_sub(max_evidence);
+    if hidden > 0 && max_evidence > 0 {
         writeln!(
             out,
-            "  {:LABEL$}{}",
+            "  {:LABEL$}  {}",
             "",
-            st.dim(&format!("(+{hidden} more)"))
+            st.dim(&format!("(+{hidden} more lines)"))
         )?;
-    }
-    if !a.recommendation.is_empty() {
-        field("do", &visible(&a.recommendation), width, out)?;
-    }
-    if !a.response.is_empty() {
-        let steps: Vec<String> = a.response.iter().map(|r| visible(r).into_owned()).collect();
-        field("response", &steps.join(", "), width, out)?;
     }
     Ok(())
 }
@@ -274,17 +324,31 @@ fn wrap(text: &str, room: usize) -> Vec<String> {
 fn analytics(a: &AnalyticsReport, width: usize, st: &Style, out: &mut dyn Write) -> io::Result<()> {
     section("TRAFFIC", width, st, out)?;
     let t = &a.totals;
-    writeln!(
-        out,
-        "  {} events, {} HTTP requests, {} errors ({}), {}{} unique IPs, {} sent",
-        thousands(t.events),
-        thousands(t.http_requests),
-        thousands(t.http_errors),
-        percent(t.http_errors, t.http_requests),
+    let kinds: Vec<String> = a
+        .by_kind
+        .iter()
+        .map(|k| format!("{} {}", k.kind, thousands(k.count)))
+        .collect();
+    let mut line = format!("  {} events", thousands(t.events));
+    if !kinds.is_empty() {
+        line.push_str(&format!(" ({})", kinds.join(", ")));
+    }
+    line.push_str(&format!(
+        ", {}{} unique IPs",
         if t.unique_ips_estimated { "~" } else { "" },
-        thousands(t.unique_ips),
-        human_bytes(t.bytes_sent)
-    )?;
+        thousands(t.unique_ips)
+    ));
+    writeln!(out, "{line}")?;
+    if t.http_requests > 0 {
+        writeln!(
+            out,
+            "  {} HTTP requests, {} errors ({}), {} sent",
+            thousands(t.http_requests),
+            thousands(t.http_errors),
+            percent(t.http_errors, t.http_requests),
+            human_bytes(t.bytes_sent)
+        )?;
+    }
     let s = &a.status_classes;
     let answered =
         s.allowed + s.blocked + s.not_found + s.other_client_error + s.server_error + s.other;
@@ -437,6 +501,7 @@ fn timeline(t: &Timeline, width: usize, st: &Style, out: &mut dyn Write) -> io::
     let events: Vec<u64> = t.buckets.iter().map(|b| b.events).collect();
     let errors: Vec<u64> = t.buckets.iter().map(|b| b.http_errors).collect();
     let max = events.iter().copied().max().unwrap_or(0);
+    let max_errors = errors.iter().copied().max().unwrap_or(0);
     let room = width.saturating_sub(4 + LABEL).max(10);
     for (i, (ev, er)) in events.chunks(room).zip(errors.chunks(room)).enumerate() {
         let (l1, l2) = if i == 0 {
@@ -445,20 +510,28 @@ fn timeline(t: &Timeline, width: usize, st: &Style, out: &mut dyn Write) -> io::
             ("", "")
         };
         writeln!(out, "  {l1:LABEL$}{}", st.paint("36", &spark(ev, max)))?;
-        writeln!(out, "  {l2:LABEL$}{}", st.paint("31", &spark(er, max)))?;
+        if max_errors > 0 {
+            writeln!(
+                out,
+                "  {l2:LABEL$}{}",
+                st.paint("31", &spark(er, max_errors))
+            )?;
+        }
     }
-    if let Some(peak) = t.buckets.iter().max_by_key(|b| b.events) {
-        writeln!(
-            out,
-            "  {:LABEL$}{}",
-            "",
-            st.dim(&format!(
-                "peak {} events at {}",
-                thousands(peak.events),
-                visible(&peak.start)
-            ))
-        )?;
+    let peak = |v: &[u64]| {
+        v.iter()
+            .enumerate()
+            .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+            .and_then(|(i, n)| Some((*n, &t.buckets.get(i)?.start)))
+    };
+    let mut notes = Vec::new();
+    if let Some((n, at)) = peak(&events) {
+        notes.push(format!("peak {} events at {}", thousands(n), visible(at)));
     }
+    if let Some((n, at)) = peak(&errors).filter(|(n, _)| *n > 0) {
+        notes.push(format!("{} HTTP errors at {}", thousands(n), visible(at)));
+    }
+    writeln!(out, "  {:LABEL$}{}", "", st.dim(&notes.join("; ")))?;
     if t.events_without_time > 0 {
         writeln!(
             out,
@@ -552,14 +625,15 @@ mod tests {
     #[test]
     fn alerts_grouped_critical_first_with_details() {
         let text = rendered(false);
-        let crit = text.find("CRITICAL (1)").unwrap_or(usize::MAX);
-        let high = text.find("HIGH (1)").unwrap_or(usize::MAX);
-        let medium = text.find("MEDIUM (1)").unwrap_or(usize::MAX);
+        let crit = text.find("CRITICAL (1 alert)").unwrap_or(usize::MAX);
+        let high = text.find("HIGH (1 alert)").unwrap_or(usize::MAX);
+        let medium = text.find("MEDIUM (1 alert)").unwrap_or(usize::MAX);
         assert!(crit < high && high < medium && medium < usize::MAX);
         assert!(text.contains("ip 203.0.113.9"));
         assert!(text.contains("42 times"));
         assert!(text.contains("access.log:17"));
-        assert!(text.contains("(+1 more)"));
+        assert!(text.contains("(+1 more lines)"));
+        assert!(text.contains("response    1. block_ip"));
         // The 5,000-byte evidence line is cut.
         assert!(text.lines().all(|l| l.chars().count() <= 130), "long line");
         // The forged newline did not start a line.
