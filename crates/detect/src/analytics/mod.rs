@@ -253,36 +253,52 @@ fn clip(s: &str, max: usize) -> &str {
 }
 
 /// The host of a referrer URL (`https://User@Example.com:8080/x` -> `Example.com`).
+/// Byte scanning rather than `str` searches: this runs for every line.
 fn referrer_host(r: &str) -> Option<&str> {
-    let r = r.trim();
-    if r.is_empty() || r == "-" {
+    let b = r.as_bytes();
+    let mut start = b.iter().position(|c| !c.is_ascii_whitespace())?;
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace())? + 1;
+    let s = b.get(start..end)?;
+    if s == b"-" {
         return None;
     }
-    let rest = match r.find("://") {
-        Some(i)
-            if i > 0
-                && r.as_bytes()
-                    .iter()
-                    .take(i)
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
-        {
-            r.get(i + 3..).unwrap_or("")
-        }
-        _ => r.strip_prefix("//").unwrap_or(r),
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    let host = if host.starts_with('[') {
+    let scheme = s
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+        .count();
+    if scheme > 0 && s.get(scheme..)?.starts_with(b"://") {
+        start += scheme + 3;
+    } else if s.starts_with(b"//") {
+        start += 2;
+    }
+    let rest = b.get(start..end)?;
+    let authority_len = rest
+        .iter()
+        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = rest.get(..authority_len)?;
+    let host_from = authority
+        .iter()
+        .rposition(|&c| c == b'@')
+        .map_or(0, |i| i + 1);
+    let host = authority.get(host_from..)?;
+    let mut host_len = if host.first() == Some(&b'[') {
         // IPv6 literal: keep the brackets, drop the port.
-        match host.find(']') {
-            Some(i) => host.get(..=i).unwrap_or(host),
-            None => host,
-        }
+        host.iter()
+            .position(|&c| c == b']')
+            .map_or(host.len(), |i| i + 1)
     } else {
-        host.split(':').next().unwrap_or("")
+        host.iter().position(|&c| c == b':').unwrap_or(host.len())
     };
-    let host = host.trim_end_matches('.');
-    (!host.is_empty()).then_some(host)
+    while host_len > 0 && host.get(host_len - 1) == Some(&b'.') {
+        host_len -= 1;
+    }
+    if host_len == 0 {
+        return None;
+    }
+    let from = start + host_from;
+    // Every cut is next to an ASCII byte, so on a char boundary.
+    r.get(from..from + host_len)
 }
 
 impl Analytics {

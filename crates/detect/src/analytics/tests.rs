@@ -159,6 +159,15 @@ fn referrer_hosts() {
     assert_eq!(referrer_host("/x?u=http://evil.test/"), None);
     assert_eq!(referrer_host("-"), None);
     assert_eq!(referrer_host("http:///path"), None);
+    assert_eq!(referrer_host("  HTTPS://Ex.COM.  "), Some("Ex.COM"));
+    assert_eq!(
+        referrer_host("https://héllo.example/ü"),
+        Some("héllo.example")
+    );
+    assert_eq!(referrer_host("@"), None);
+    assert_eq!(referrer_host("   "), None);
+    assert_eq!(referrer_host(""), None);
+    assert_eq!(referrer_host("http://a@b@c.test:1/"), Some("c.test"));
 }
 
 #[test]
@@ -296,5 +305,27 @@ fn empty_analytics_finishes_empty() {
         "timeline",
     ] {
         assert!(json.get(key).is_some(), "{key}");
+    }
+}
+
+#[test]
+fn referrer_host_never_panics_and_borrows() {
+    // Every string of up to 5 characters over the bytes the scanner cares about.
+    let alphabet = ['h', ':', '/', '@', '[', ']', '.', ' ', '-', 'é'];
+    let mut s = String::new();
+    for n in 0..100_000u32 {
+        s.clear();
+        let mut k = n;
+        for _ in 0..5 {
+            s.push(alphabet[(k % 10) as usize]);
+            k /= 10;
+            if k == 0 {
+                break;
+            }
+        }
+        if let Some(h) = referrer_host(&s) {
+            assert!(!h.is_empty() && s.contains(h), "{s:?} -> {h:?}");
+            assert!(!h.contains(['/', '@']), "{s:?} -> {h:?}");
+        }
     }
 }
