@@ -192,7 +192,13 @@ fn rule_group(
     }
     for (i, step) in head.response.iter().enumerate() {
         let label = if i == 0 { "response" } else { "" };
-        field(label, &format!("{}. {}", i + 1, visible(step)), width, out)?;
+        let number = format!("{}. ", i + 1);
+        let room = width.saturating_sub(2 + LABEL + number.len()).max(20);
+        let pad = " ".repeat(number.len());
+        for (j, line) in wrap(&visible(step), room).into_iter().enumerate() {
+            let (label, lead) = if j == 0 { (label, &number) } else { ("", &pad) };
+            writeln!(out, "  {label:LABEL$}{lead}{line}")?;
+        }
     }
     for (i, a) in g.alerts.iter().take(MAX_ATTACKERS).enumerate() {
         let evidence = if i < DETAILED_ATTACKERS {
