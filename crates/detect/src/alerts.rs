@@ -133,9 +133,8 @@ struct AlertState {
     count: u64,
     first_ms: Option<i64>,
     last_ms: Option<i64>,
-    /// First non-empty user seen (for IP attackers) and first IP (for user attackers).
+    /// First non-empty user seen (shown beside an IP attacker).
     user: Option<Box<str>>,
-    ip: Option<IpAddr>,
     /// Evidence lines offered so far; the first [`FIRST_EVIDENCE`] go to `first`,
     /// later ones rotate through `last`.
     offered: u64,
@@ -156,9 +155,6 @@ impl AlertState {
         }
         if self.user.is_none() && !ev.user.is_empty() {
             self.user = Some(truncate(&ev.user, 256).into());
-        }
-        if self.ip.is_none() {
-            self.ip = ev.source_ip;
         }
     }
 
