@@ -31,7 +31,29 @@ pub struct Hit {
 pub struct Scratch {
     texts: Texts,
     state: State,
+    /// Per field (indexed by `Field as usize`); used for fields where [`repeats`].
+    repeat: Vec<Repeat>,
+    /// [`Matcher::id`] of the matcher these buffers were last used with.
+    owner: u64,
 }
+
+/// The previous event's raw value of a repetitive field and the slots it hit.
+#[derive(Debug, Default)]
+struct Repeat {
+    valid: bool,
+    raw: Vec<u8>,
+    hits: Vec<u32>,
+}
+
+/// Fields whose value tends to repeat from one line to the next (a client's
+/// user agent, the method, the event vocabulary): worth remembering. The
+/// request target and free text change every line.
+fn repeats(f: Field) -> bool {
+    !matches!(f, Field::Url | Field::Path | Field::Query | Field::Message)
+}
+
+/// Slot hits remembered per repeated field; a value with more is rescanned.
+const MAX_REPLAY: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Src {
@@ -71,7 +93,11 @@ struct State {
 /// All rules' detection conditions compiled into shared matchers.
 pub struct Matcher {
     t: Tables,
+    /// Unique per compiled matcher (never 0), so a [`Scratch`] notices a change of matcher.
+    id: u64,
 }
+
+static NEXT_MATCHER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 pub(crate) fn is_request_field(f: Field) -> bool {
     matches!(
@@ -215,6 +241,21 @@ impl State {
         }
     }
 
+    fn hit(&mut self, t: &Tables, sid: u32) {
+        let Some(slot) = t.slots.get(sid as usize) else {
+            return;
+        };
+        if let Some(s) = self.slot.get_mut(sid as usize) {
+            *s = self.epoch;
+        }
+        if let Some(r) = self.rule.get_mut(slot.rule as usize) {
+            *r = self.epoch;
+        }
+        if let Some(g) = self.gate.get_mut(slot.item as usize) {
+            *g = self.epoch;
+        }
+    }
+
     fn slot_hit(&self, s: u32) -> bool {
         self.slot.get(s as usize) == Some(&self.epoch)
     }
@@ -303,6 +344,7 @@ impl Matcher {
     pub fn compile(docs: &[RuleDoc]) -> Result<Matcher, RuleError> {
         Ok(Matcher {
             t: compile::compile(docs)?,
+            id: NEXT_MATCHER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -313,7 +355,20 @@ impl Matcher {
 
     /// Push a [`Hit`] for every rule whose condition holds for `ev`, in rule order.
     pub fn matches(&self, ev: &Event, scratch: &mut Scratch, out: &mut Vec<Hit>) {
-        let Scratch { texts, state } = scratch;
+        if scratch.owner != self.id {
+            // Remembered slot ids belong to the matcher that recorded them.
+            scratch.owner = self.id;
+            scratch.repeat.iter_mut().for_each(|r| r.valid = false);
+        }
+        if scratch.repeat.len() < N_FIELDS {
+            scratch.repeat.resize_with(N_FIELDS, Repeat::default);
+        }
+        let Scratch {
+            texts,
+            state,
+            repeat,
+            ..
+        } = scratch;
         texts.reset();
         state.begin(&self.t);
         let kind_bit = EventKind::ALL
@@ -325,9 +380,37 @@ impl Matcher {
             if fields & (1 << fa.field as u32) == 0 {
                 continue;
             }
+            // Clients send the same user agent and referrer line after line:
+            // replay the previous line's slot hits instead of scanning again.
+            let cache = if repeats(fa.field) {
+                repeat.get_mut(fa.field as usize)
+            } else {
+                None
+            };
+            if let Some(c) = &cache
+                && c.valid
+                && c.raw.as_slice() == raw_text(fa.field, ev)
+            {
+                for &sid in &c.hits {
+                    state.hit(&self.t, sid);
+                }
+                continue;
+            }
+            let mut recorded = cache.map(|c| {
+                c.valid = false;
+                c.raw.clear();
+                c.raw.extend_from_slice(raw_text(fa.field, ev));
+                c.hits.clear();
+                c
+            });
             // Normalising `url.original` records where its path part ends.
             let path_len = match texts.get(fa.field, ev).len() {
-                0 => continue,
+                0 => {
+                    if let Some(c) = recorded {
+                        c.valid = true;
+                    }
+                    continue;
+                }
                 _ => texts.path_len,
             };
             let text = texts.get(fa.field, ev);
@@ -352,17 +435,19 @@ impl Matcher {
                         None => true,
                     };
                     if placed && exact {
-                        if let Some(s) = state.slot.get_mut(sid as usize) {
-                            *s = state.epoch;
-                        }
-                        if let Some(r) = state.rule.get_mut(slot.rule as usize) {
-                            *r = state.epoch;
-                        }
-                        if let Some(g) = state.gate.get_mut(slot.item as usize) {
-                            *g = state.epoch;
+                        state.hit(&self.t, sid);
+                        if let Some(c) = recorded.as_mut()
+                            && c.hits.len() < MAX_REPLAY
+                        {
+                            c.hits.push(sid);
                         }
                     }
                 }
+            }
+            if let Some(c) = recorded
+                && c.hits.len() < MAX_REPLAY
+            {
+                c.valid = true;
             }
         }
         for (ri, rule) in self.t.rules.iter().enumerate() {

@@ -305,3 +305,38 @@ fn arbitrary_request_text_never_panics() {
     let sqli = docs.iter().position(|d| d.id == "web-sqli");
     assert!(sqli.is_some_and(|i| out.iter().any(|h| h.rule as usize == i)));
 }
+
+#[test]
+fn repeated_user_agents_replay_the_same_hits() {
+    let yaml = rule(
+        "S",
+        "  a:\n    user_agent.original|contains: sqlmap\n  condition: a",
+    ) + &rule(
+        "L",
+        "  a:\n    user_agent.original|re: '\\$\\{jndi:'\n  condition: a",
+    );
+    let m = matcher(&yaml);
+    let other = matcher(&rule(
+        "O",
+        "  a:\n    user_agent.original|contains: curl\n  condition: a",
+    ));
+    let mut scratch = Scratch::default();
+    let mut out = Vec::new();
+    let mut run = |m: &Matcher, ua: &str| {
+        let mut ev = http("/", "");
+        ev.user_agent = ua.into();
+        out.clear();
+        m.matches(&ev, &mut scratch, &mut out);
+        out.iter().map(|h| h.rule).collect::<Vec<_>>()
+    };
+    for _ in 0..3 {
+        assert_eq!(run(&m, "sqlmap/1.7 ${jndi:ldap://x}"), vec![0, 1]);
+    }
+    assert_eq!(run(&m, "Mozilla/5.0"), Vec::<u32>::new());
+    assert_eq!(run(&m, "Mozilla/5.0"), Vec::<u32>::new());
+    assert_eq!(run(&m, "SQLMAP"), vec![0]);
+    // Another matcher must not replay this one's slots.
+    assert_eq!(run(&other, "SQLMAP"), Vec::<u32>::new());
+    assert_eq!(run(&other, "curl/8"), vec![0]);
+    assert_eq!(run(&m, "curl/8"), Vec::<u32>::new());
+}
