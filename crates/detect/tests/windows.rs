@@ -337,13 +337,19 @@ fn web_bruteforce_on_login_paths() {
 
 #[test]
 fn http_burst() {
-    let burst: Vec<_> = (0..11)
-        .map(|i| http("198.51.100.60", BASE + i * 80, "GET", "/", 200, 512))
+    // 12 requests a second for 5 seconds: 51 requests within 5 s.
+    let burst: Vec<_> = (0..51)
+        .map(|i| http("198.51.100.60", BASE + i * 83, "GET", "/", 200, 512))
         .collect();
     let alerts = run(&burst);
     let a = one(&alerts, "http-burst", Category::Flood, Severity::Medium);
-    assert_eq!(a.count, 11);
-    none(&run(&burst[..10]), "http-burst");
+    assert_eq!(a.count, 51);
+    none(&run(&burst[..50]), "http-burst");
+    // A browser loading a page: 17 assets in the same second, then quiet.
+    let page_load: Vec<_> = (0..17)
+        .map(|i| http("198.51.100.61", BASE + i * 50, "GET", "/img", 200, 512))
+        .collect();
+    none(&run(&page_load), "http-burst");
     // Three requests a second for a minute: a busy browser, not a burst.
     let steady: Vec<_> = (0..180)
         .map(|i| http("198.51.100.60", BASE + i * 333, "GET", "/", 200, 512))

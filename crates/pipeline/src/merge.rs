@@ -9,13 +9,17 @@ fn ms(t: &Option<String>) -> Option<i64> {
     t.as_deref().and_then(parse_rfc3339).map(|(ms, _)| ms)
 }
 
-/// Merge alerts with the same rule, IP and user; sort by severity, count, rule, attacker.
+/// Merge alerts with the same rule and attacker (IP, else user); sort by severity, count, rule, attacker.
 pub fn merge_alerts(alerts: Vec<Alert>) -> Vec<Alert> {
     let mut out: Vec<Alert> = Vec::with_capacity(alerts.len());
     let mut index: std::collections::HashMap<(String, Option<String>, Option<String>), usize> =
         std::collections::HashMap::new();
     for a in alerts {
-        let key = (a.rule_id.clone(), a.source_ip.clone(), a.user.clone());
+        // The attacker is the IP when there is one (the user seen may differ per stream), else the user.
+        let key = match &a.source_ip {
+            Some(ip) => (a.rule_id.clone(), Some(ip.clone()), None),
+            None => (a.rule_id.clone(), None, a.user.clone()),
+        };
         match index.get(&key) {
             Some(&i) => {
                 let m = &mut out[i];

@@ -126,6 +126,8 @@ pub struct Correlation {
     #[serde(rename = "type")]
     pub kind: CorrelationKind,
     /// Fields whose values key the window state (`source.ip`, `user.name`, ...).
+    /// An entry `a|b` takes the first of the fields that is present (`source.ip|user.name`:
+    /// the IP, else the user). Events missing a group-by value are not counted.
     #[serde(rename = "group-by", default)]
     pub group_by: Vec<String>,
     /// Window length: `30s`, `5m`, `1h`, `1d`.
