@@ -396,13 +396,13 @@ impl Matcher {
                 }
                 continue;
             }
-            let mut recorded = cache.map(|c| {
+            let mut recorded = cache;
+            if let Some(c) = recorded.as_mut() {
                 c.valid = false;
                 c.raw.clear();
                 c.raw.extend_from_slice(raw_text(fa.field, ev));
                 c.hits.clear();
-                c
-            });
+            }
             // Normalising `url.original` records where its path part ends.
             let path_len = match texts.get(fa.field, ev).len() {
                 0 => {
