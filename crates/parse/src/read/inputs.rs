@@ -177,6 +177,20 @@ enum Age {
     Live,
 }
 
+impl InputSpec {
+    /// The rotated set this input belongs to: its directory and the live file's
+    /// name (`access.log.2.gz` → `access.log`). Stdin is a set of its own.
+    pub fn rotated_set(&self) -> (PathBuf, String) {
+        match &self.source {
+            InputSource::Stdin => (PathBuf::new(), String::from("\0stdin")),
+            InputSource::File(path) => {
+                let (dir, base, _) = rotation(path);
+                (dir, base)
+            }
+        }
+    }
+}
+
 /// The rotated set a file belongs to (its directory and base name) and its age in it.
 fn rotation(path: &Path) -> (PathBuf, String, Age) {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
