@@ -27,7 +27,6 @@ use secmo_parse::{Format, LineParser, Parsed, ParserOptions, parser_for, sniff_f
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-
 /// Unparsed lines kept as examples per input.
 const MAX_UNPARSED_SAMPLES: usize = 5;
 /// Longest raw text kept in an unparsed sample.

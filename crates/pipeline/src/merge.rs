@@ -58,3 +58,98 @@ pub fn merge_alerts(alerts: Vec<Alert>) -> Vec<Alert> {
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secmo_detect::Evidence;
+    use secmo_event::{Category, Severity};
+
+    fn alert(
+        rule: &str,
+        sev: Severity,
+        ip: Option<&str>,
+        user: Option<&str>,
+        count: u64,
+        first: &str,
+        line: u64,
+    ) -> Alert {
+        Alert {
+            rule_id: rule.into(),
+            title: rule.into(),
+            category: Category::BruteForce,
+            severity: sev,
+            source_ip: ip.map(Into::into),
+            user: user.map(Into::into),
+            first_seen: Some(first.into()),
+            last_seen: Some(first.into()),
+            count,
+            evidence: vec![Evidence {
+                input: 0,
+                file: String::new(),
+                line,
+                raw: format!("line {line}"),
+            }],
+            description: String::new(),
+            recommendation: String::new(),
+            response: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn same_rule_and_ip_merge_across_streams() {
+        let merged = merge_alerts(vec![
+            alert(
+                "r",
+                Severity::High,
+                Some("192.0.2.1"),
+                Some("alice"),
+                3,
+                "2024-01-01T00:00:05Z",
+                9,
+            ),
+            alert(
+                "r",
+                Severity::High,
+                Some("192.0.2.1"),
+                Some("bob"),
+                4,
+                "2024-01-01T00:00:01.500Z",
+                2,
+            ),
+            alert(
+                "r",
+                Severity::High,
+                None,
+                Some("bob"),
+                1,
+                "2024-01-01T00:00:00Z",
+                1,
+            ),
+            alert(
+                "q",
+                Severity::Critical,
+                Some("192.0.2.1"),
+                None,
+                1,
+                "2024-01-01T00:00:00Z",
+                1,
+            ),
+        ]);
+        assert_eq!(merged.len(), 3);
+        assert_eq!(merged[0].rule_id, "q", "critical first");
+        let m = &merged[1];
+        assert_eq!((m.count, m.source_ip.as_deref()), (7, Some("192.0.2.1")));
+        assert_eq!(
+            m.first_seen.as_deref(),
+            Some("2024-01-01T00:00:01.500Z"),
+            "earliest by time, not by text"
+        );
+        assert_eq!(m.last_seen.as_deref(), Some("2024-01-01T00:00:05Z"));
+        assert_eq!(
+            m.evidence.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![2, 9]
+        );
+        assert_eq!(merged[2].user.as_deref(), Some("bob"));
+    }
+}
