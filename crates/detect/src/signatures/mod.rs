@@ -539,8 +539,9 @@ impl Ctx<'_, '_, '_, '_> {
                 })
             }
             Test::Detect { det, want, .. } => {
-                if *want && !gate_open {
-                    return false;
+                // No trigger character, no injection: skip the tokenizer either way.
+                if !gate_open {
+                    return !*want;
                 }
                 let k = f as usize * 2 + usize::from(*det == Detector::Xss);
                 if self.state.detect.get(k) == Some(&self.state.epoch) {
