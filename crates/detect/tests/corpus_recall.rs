@@ -140,8 +140,8 @@ fn recall(r: &Rules, file: &'static str, want: Category, in_user_agent: bool) ->
 /// glob/quote obfuscation; nemesida's command-injection file mixes in Log4Shell
 /// payloads, which are flagged as `log4shell`, not `command_injection`.
 const RECALL: &[(&str, Category, bool, f64)] = &[
-    ("web-attacks/sqli.txt", Category::Sqli, false, 0.59),
-    ("web-attacks/xss.txt", Category::Xss, false, 0.70),
+    ("web-attacks/sqli.txt", Category::Sqli, false, 0.60),
+    ("web-attacks/xss.txt", Category::Xss, false, 0.73),
     (
         "web-attacks/path-traversal.txt",
         Category::PathTraversal,
@@ -173,7 +173,7 @@ const RECALL: &[(&str, Category, bool, f64)] = &[
         false,
         0.69,
     ),
-    ("web-attacks/nemesida/sqli.txt", Category::Sqli, false, 0.80),
+    ("web-attacks/nemesida/sqli.txt", Category::Sqli, false, 0.83),
     ("web-attacks/nemesida/xss.txt", Category::Xss, false, 0.95),
     (
         "web-attacks/nemesida/path-traversal.txt",

@@ -303,13 +303,20 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
             }
             b'\\' => Some(b'/'),
             b'/' if s.get(i + 1) == Some(&b'*') => {
-                // `/*` and MySQL's executable `/*!50000`: keep the content, drop the marker.
+                // MySQL runs the content of `/*!50000 ... */`: keep it, drop the
+                // marker. A plain comment is ignored by SQL: drop it whole, so
+                // `union/*&q=*/select` reads `union select`.
                 next = i + 2;
                 if s.get(next) == Some(&b'!') {
                     next += 1;
                     while s.get(next).is_some_and(u8::is_ascii_digit) {
                         next += 1;
                     }
+                } else if let Some(close) = s
+                    .get(next..)
+                    .and_then(|rest| memchr::memmem::find(rest, b"*/"))
+                {
+                    next += close + 2;
                 }
                 pending = pending.max(1);
                 None
@@ -396,6 +403,7 @@ mod tests {
     fn comments_whitespace_slashes_controls() {
         assert_eq!(norm("UNION/**/SELECT", false), "UNION SELECT");
         assert_eq!(norm("/*!50000union*/ select", false), "union select");
+        assert_eq!(norm("union/*&q=*/select", false), "union select");
         assert_eq!(norm("a \t\t b", false), "a b");
         assert_eq!(norm("x%0a%0did", false), "x\nid");
         assert_eq!(norm("..\\..\\windows", false), "../../windows");
