@@ -57,10 +57,13 @@ pub(super) enum Test {
         slots: Range<u32>,
         all: bool,
     },
-    /// Each regex runs only when one of its required literals (gate slots) was seen.
+    /// Each regex runs only when one of its required literals (gate slots) was
+    /// seen, or, with `sibling`, after a literal item of the same selection held
+    /// (the regex then adds nothing to the automaton).
     Regex {
         res: Vec<(regex::bytes::Regex, Option<Range<u32>>)>,
         all: bool,
+        sibling: bool,
     },
     Detect {
         det: Detector,
@@ -88,7 +91,7 @@ impl Test {
     fn is_gated(&self) -> bool {
         match self {
             Test::Literal { .. } | Test::Detect { want: true, .. } => true,
-            Test::Regex { res, .. } => res.iter().all(|(_, g)| g.is_some()),
+            Test::Regex { res, sibling, .. } => *sibling || res.iter().all(|(_, g)| g.is_some()),
             _ => false,
         }
     }
@@ -152,6 +155,8 @@ struct FieldPatterns {
 
 #[derive(Default)]
 struct Builder {
+    /// Set while compiling the regexes of a selection that has a literal test.
+    sibling_gated: bool,
     items: Vec<Item>,
     slots: Vec<Slot>,
     fields: BTreeMap<Field, FieldPatterns>,
@@ -224,9 +229,22 @@ impl Builder {
             let mut alts = Vec::with_capacity(maps.len());
             for map in maps {
                 let mut alt = Vec::with_capacity(map.len());
-                for (key, value) in map {
+                // Literal tests first: a regex beside one needs no gate of its own,
+                // and evaluation (left to right, short-circuit) reaches it only
+                // after the literal held.
+                let is_re = |k: &str| k.split('|').skip(1).any(|m| m == "re");
+                for (key, value) in map.iter().filter(|(k, _)| !is_re(k)) {
                     alt.push(self.item(id, ri, kinds, key, value)?);
                 }
+                self.sibling_gated = alt.iter().any(|&i| {
+                    self.items
+                        .get(i as usize)
+                        .is_some_and(|it| matches!(it.test, Test::Literal { .. }))
+                });
+                for (key, value) in map.iter().filter(|(k, _)| is_re(k)) {
+                    alt.push(self.item(id, ri, kinds, key, value)?);
+                }
+                self.sibling_gated = false;
                 alts.push(alt);
             }
             sels.push(Selection { alts });
@@ -429,20 +447,25 @@ impl Builder {
                         .size_limit(4 << 20)
                         .build()
                         .map_err(|e| bad(&format!("bad regex: {e}")))?;
-                    let gate = if field.is_numeric() || field == Field::SourceIp {
-                        None
-                    } else {
-                        required_literals(t, is_request_field(field)).map(|lits| {
-                            let start = self.slots.len() as u32;
-                            for l in &lits {
-                                self.slot(field, kinds, ri, Pos::Contains, l, false);
-                            }
-                            start..self.slots.len() as u32
-                        })
-                    };
+                    let gate =
+                        if field.is_numeric() || field == Field::SourceIp || self.sibling_gated {
+                            None
+                        } else {
+                            required_literals(t, is_request_field(field)).map(|lits| {
+                                let start = self.slots.len() as u32;
+                                for l in &lits {
+                                    self.slot(field, kinds, ri, Pos::Contains, l, false);
+                                }
+                                start..self.slots.len() as u32
+                            })
+                        };
                     res.push((re, gate));
                 }
-                Test::Regex { res, all }
+                Test::Regex {
+                    res,
+                    all,
+                    sibling: self.sibling_gated,
+                }
             }
             Some(o) => {
                 let pos = match o {
@@ -630,44 +653,35 @@ mod gate_tests {
     use super::*;
     use crate::rules::RuleSet;
 
-    /// A regex without a literal gate runs on every event: keep the built-in
-    /// signature rules gated so a benign line costs one automaton scan.
+    /// A rule with an ungated test is evaluated on every event: keep the
+    /// built-in signature rules gated so a benign line costs one automaton scan.
     #[test]
-    fn builtin_web_regexes_have_literal_gates() {
+    fn builtin_web_rules_are_gated_by_the_automata() {
         let set = RuleSet::builtin().expect("built-in rules");
-        let mut ungated = Vec::new();
-        for doc in set.enabled().filter(|d| d.id.starts_with("web-")) {
-            for sel in doc.detection.selections.values() {
-                let maps: &[BTreeMap<String, Value>] = match sel {
-                    SelectionDoc::All(m) => std::slice::from_ref(m),
-                    SelectionDoc::AnyOf(v) => v,
-                };
-                for (key, value) in maps.iter().flatten() {
-                    if key.split('|').any(|m| m == "re") {
-                        for s in value.scalars() {
-                            let lits = required_literals(&s.to_text(), true);
-                            let short: Vec<String> = lits
-                                .iter()
-                                .flatten()
-                                .filter(|l| l.len() <= 2)
-                                .map(|l| String::from_utf8_lossy(l).into_owned())
-                                .collect();
-                            println!(
-                                "{} {key}: {:?} short {short:?}",
-                                doc.id,
-                                lits.as_ref().map(|l| l.len())
-                            );
-                            if lits.is_none() {
-                                ungated.push(format!("{} {key}", doc.id));
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let docs: Vec<RuleDoc> = set.enabled().cloned().collect();
+        let t = compile(&docs).expect("built-in rules compile");
+        let ungated: Vec<&str> = docs
+            .iter()
+            .zip(&t.rules)
+            .filter(|(d, r)| {
+                d.id.starts_with("web-") && d.correlation.is_none() && (!r.gated || r.untouched)
+            })
+            .map(|(d, _)| d.id.as_str())
+            .collect();
         assert!(
             ungated.is_empty(),
-            "regexes without a literal gate: {ungated:?}"
+            "rules evaluated on every event: {ungated:?}"
         );
+    }
+
+    #[test]
+    fn a_literal_beside_a_regex_is_its_gate() {
+        let doc: RuleDoc = serde_yaml_ng::from_str(
+            "id: S\ntitle: t\ncategory: sqli\nseverity: low\ndetection:\n  a:\n    url.path|re: '\\w+\\.bak$'\n    url.path|contains: .bak\n  condition: a\n",
+        )
+        .expect("valid rule");
+        let t = compile(std::slice::from_ref(&doc)).expect("compiles");
+        assert_eq!(t.slots.len(), 1, "only the literal is in the automaton");
+        assert!(t.rules.first().is_some_and(|r| r.gated));
     }
 }

@@ -525,12 +525,13 @@ impl Ctx<'_, '_, '_, '_> {
                     true
                 }
             }
-            Test::Regex { res, all } => {
+            Test::Regex { res, all, sibling } => {
                 let state = &*self.state;
                 let single = res.len() == 1;
                 let text = self.texts.get(f, ev);
                 any_or_all(res, *all, |(re, gate)| {
                     let open = match gate {
+                        _ if *sibling => true,
                         None => true,
                         Some(_) if single => gate_open,
                         Some(g) => gate_open && g.clone().any(|s| state.slot_hit(s)),
