@@ -11,14 +11,20 @@ fn main() {
         .unwrap_or_default();
     files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")));
     files.sort();
-    let mut out = String::from("/// Built-in rule files: (file name, YAML text).\npub static BUILTIN_RULES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// Built-in rule files: (file name, YAML text).\npub static BUILTIN_RULES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("rule.yml");
         let abs = fs::canonicalize(f).expect("rule file path");
-        out.push_str(&format!("    ({name:?}, include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_rules.rs");
+    let dest =
+        PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_rules.rs");
     fs::write(dest, out).expect("write builtin_rules.rs");
 }

@@ -100,7 +100,13 @@ impl Engine {
 
     /// For pipelines that matched signatures and recorded analytics in parallel
     /// workers: correlate and group, in event order.
-    pub fn process_hits(&mut self, ev: &Event, origin: Origin, raw: &str, hits: &[Hit]) -> EventVerdict<'_> {
+    pub fn process_hits(
+        &mut self,
+        ev: &Event,
+        origin: Origin,
+        raw: &str,
+        hits: &[Hit],
+    ) -> EventVerdict<'_> {
         self.correlate(ev, origin, raw, hits);
         EventVerdict {
             rules: &self.flagged,
@@ -118,10 +124,14 @@ impl Engine {
             self.first_ts = Some(self.first_ts.map_or(ts, |f| f.min(ts)));
             self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
         }
-        self.windows.advance(ev, &mut self.alerts, origin, raw, &mut self.flagged);
+        self.windows
+            .advance(ev, &mut self.alerts, origin, raw, &mut self.flagged);
         for hit in hits {
             if self.windows.is_correlated(hit.rule) {
-                if self.windows.observe(*hit, ev, origin, raw, &mut self.alerts) {
+                if self
+                    .windows
+                    .observe(*hit, ev, origin, raw, &mut self.alerts)
+                {
                     self.flagged.push(hit.rule);
                 }
             } else {

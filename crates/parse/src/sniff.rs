@@ -2,13 +2,17 @@
 //! the format that turns the largest share into events wins (ties go to the
 //! more specific format, in [`Format::ALL`] order).
 
-use crate::formats::{Format, ParserOptions, parser_for};
 use crate::Parsed;
+use crate::formats::{Format, ParserOptions, parser_for};
 
 /// The best format for `lines`, with the share of non-blank lines it parsed
 /// (0.0 – 1.0). `None` when no format parses any line.
 pub fn sniff_format(lines: &[&str], opts: &ParserOptions) -> Option<(Format, f64)> {
-    let sample: Vec<&str> = lines.iter().copied().filter(|l| !l.trim().is_empty()).collect();
+    let sample: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     if sample.is_empty() {
         return None;
     }

@@ -78,10 +78,11 @@ impl RuleSet {
     pub fn add_yaml(&mut self, file: &str, text: &str) -> Result<usize, RuleError> {
         let mut added = 0;
         for de in serde_yaml_ng::Deserializer::from_str(text) {
-            let doc = <RuleDoc as serde::Deserialize>::deserialize(de).map_err(|e| RuleError::Yaml {
-                file: file.to_string(),
-                message: e.to_string(),
-            })?;
+            let doc =
+                <RuleDoc as serde::Deserialize>::deserialize(de).map_err(|e| RuleError::Yaml {
+                    file: file.to_string(),
+                    message: e.to_string(),
+                })?;
             self.add(doc);
             added += 1;
         }
@@ -126,7 +127,10 @@ mod tests {
     #[test]
     fn bad_yaml_names_the_file() {
         let mut set = RuleSet::default();
-        let err = set.add_yaml("broken.yml", "id: [").err().map(|e| e.to_string());
+        let err = set
+            .add_yaml("broken.yml", "id: [")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.starts_with("broken.yml")));
     }
 

@@ -46,7 +46,9 @@ impl Format {
     /// Accepts the names above plus common aliases (`combined`, `nginx`, `apache`, `auth`, ...).
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s.to_ascii_lowercase().as_str() {
-            "access" | "combined" | "common" | "vhost_combined" | "nginx" | "apache" | "clf" => Format::Access,
+            "access" | "combined" | "common" | "vhost_combined" | "nginx" | "apache" | "clf" => {
+                Format::Access
+            }
             "json" | "jsonl" | "ndjson" | "app" => Format::Json,
             "syslog" | "auth" | "sshd" | "rfc3164" | "rfc5424" => Format::Syslog,
             "mysql" | "mariadb" => Format::Mysql,
@@ -72,7 +74,11 @@ pub struct ParserOptions {
 
 /// Build the parser for `format`. `first_lines` are the input's first lines
 /// (the CSV parser takes its header from them).
-pub fn parser_for(format: Format, opts: &ParserOptions, first_lines: &[&str]) -> Box<dyn LineParser> {
+pub fn parser_for(
+    format: Format,
+    opts: &ParserOptions,
+    first_lines: &[&str],
+) -> Box<dyn LineParser> {
     match format {
         Format::Access => Box::new(access::AccessLogParser::new()),
         Format::Json => Box::new(json::JsonLineParser::new(opts.json.clone())),

@@ -135,10 +135,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut write_error: Option<std::io::Error> = None;
     let report = if streaming {
         let mut sink = |rec: &MatchRecord| {
-            if write_error.is_none() {
-                if let Err(e) = output::write_match_ndjson(rec, &mut out) {
-                    write_error = Some(e);
-                }
+            if write_error.is_none()
+                && let Err(e) = output::write_match_ndjson(rec, &mut out)
+            {
+                write_error = Some(e);
             }
         };
         analysis.run(&inputs, Some(&mut sink))
@@ -173,10 +173,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
-    if let Some(min) = args.fail_on {
-        if report.threat_level >= ThreatLevel::from_severity(min) {
-            return Ok(ExitCode::from(EXIT_THREATS));
-        }
+    if let Some(min) = args.fail_on
+        && report.threat_level >= ThreatLevel::from_severity(min)
+    {
+        return Ok(ExitCode::from(EXIT_THREATS));
     }
     Ok(ExitCode::SUCCESS)
 }
