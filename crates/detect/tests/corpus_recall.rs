@@ -140,8 +140,8 @@ fn recall(r: &Rules, file: &'static str, want: Category, in_user_agent: bool) ->
 /// glob/quote obfuscation; nemesida's command-injection file mixes in Log4Shell
 /// payloads, which are flagged as `log4shell`, not `command_injection`.
 const RECALL: &[(&str, Category, bool, f64)] = &[
-    ("web-attacks/sqli.txt", Category::Sqli, false, 0.60),
-    ("web-attacks/xss.txt", Category::Xss, false, 0.73),
+    ("web-attacks/sqli.txt", Category::Sqli, false, 0.64),
+    ("web-attacks/xss.txt", Category::Xss, false, 0.81),
     (
         "web-attacks/path-traversal.txt",
         Category::PathTraversal,
@@ -152,7 +152,7 @@ const RECALL: &[(&str, Category, bool, f64)] = &[
         "web-attacks/command-injection.txt",
         Category::CommandInjection,
         false,
-        0.56,
+        0.82,
     ),
     (
         "web-attacks/gotestwaf/sqli.txt",
@@ -242,25 +242,61 @@ fn web_attack_recall_per_file() {
     assert!(failures.is_empty(), "recall below floor: {failures:?}");
 }
 
-/// Share of look-alike payloads flagged with any category.
-fn look_alike_rate(r: &Rules, lines: &[String], label: &str) -> f64 {
+/// Rows of `benign/crs-fp-regression.tsv` (1-based file line numbers) that were
+/// checked by hand and are attacks a *different* CRS rule or paranoia level is
+/// meant to catch (the corpus README warns about these). Flagging them is
+/// right, so they are left out of the false-positive rate; they are still
+/// printed with SHOW_MISSED.
+const CRS_LIST_ATTACKS: &[(usize, &str)] = &[
+    (37, "SSI <!--#exec cmd=/bin/cat /etc/shadow-->"),
+    (38, "SSI <!--#exec cmd=/bin/cat /etc/shadow-->"),
+    (39, "newline then cat /etc/passwd"),
+    (40, "newline then cat /etc/passwd"),
+    (41, "shellshock () { :;}; /bin/bash -c"),
+    (80, ";vi with a !whoami escape"),
+    (81, ";vi -c:!pwd"),
+    (122, "find -exec curl"),
+    (357, "union all select in the path"),
+    (358, "quote breakout, collate, comment"),
+    (373, "BENCHMARK(..., MD5(...)) time delay"),
+    (395, "||(SELECT DBMS_LDAP.INIT(...) FROM DUAL)"),
+    (396, "'||(select(pg_sleep(15)))||'"),
+    (397, "UNION ALL SELECT NULL,NULL,CONCAT(...)--"),
+];
+
+/// Share of look-alike payloads flagged with any category. `lines` holds
+/// (line number, payload); rows listed in `attacks` are not counted.
+fn look_alike_rate(
+    r: &Rules,
+    lines: &[(usize, String)],
+    attacks: &[(usize, &str)],
+    label: &str,
+) -> f64 {
     let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
-    let mut flagged = 0;
-    for line in lines {
+    let show = std::env::var_os("SECMO_SHOW_MISSED").is_some();
+    let (mut flagged, mut counted) = (0, 0);
+    for (n, line) in lines {
+        let attack = attacks.iter().any(|(a, _)| a == n);
         let (path, query) = request(line);
         let cats = r.categories(&http_event(&path, &query, ""), &mut scratch, &mut hits);
+        if !attack {
+            counted += 1;
+        }
         if !cats.is_empty() {
-            flagged += 1;
-            if std::env::var_os("SECMO_SHOW_MISSED").is_some() {
-                println!("    {label} flagged by {cats:?}: {line}");
+            if !attack {
+                flagged += 1;
+            }
+            if show {
+                let what = if attack { "attack" } else { "FP" };
+                println!("    {label}:{n} {what} flagged by {cats:?}: {line}");
             }
         }
     }
-    let rate = flagged as f64 / lines.len().max(1) as f64;
+    let rate = flagged as f64 / counted.max(1) as f64;
     println!(
-        "{label:<40} {flagged:>5} / {:>5} flagged = {:.1}%",
-        lines.len(),
-        rate * 100.0
+        "{label:<40} {flagged:>5} / {counted:>5} flagged = {:.1}% ({} hand-checked attacks left out)",
+        rate * 100.0,
+        lines.len() - counted
     );
     rate
 }
@@ -268,36 +304,45 @@ fn look_alike_rate(r: &Rules, lines: &[String], label: &str) -> f64 {
 #[test]
 fn look_alike_false_positive_rates() {
     let r = rules();
-    let plain = |f: &str| -> Vec<String> {
+    let plain = |f: &str| -> Vec<(usize, String)> {
         read(f)
             .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_string)
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l.to_string()))
             .collect()
     };
-    let crs: Vec<String> = read("benign/crs-fp-regression.tsv")
+    let crs: Vec<(usize, String)> = read("benign/crs-fp-regression.tsv")
         .lines()
+        .enumerate()
         .skip(1)
-        .filter_map(|l| l.splitn(3, '\t').nth(2))
-        .map(str::to_string)
+        .filter_map(|(i, l)| Some((i + 1, l.splitn(3, '\t').nth(2)?.to_string())))
         .collect();
+    for (n, why) in CRS_LIST_ATTACKS {
+        assert!(
+            crs.iter().any(|(c, _)| c == n),
+            "crs-fp-regression.tsv:{n} ({why}) is not a payload row"
+        );
+    }
     let gtw = look_alike_rate(
         &r,
         &plain("benign/gotestwaf-false-pos.txt"),
+        &[],
         "gotestwaf-false-pos",
     );
     let nem = look_alike_rate(
         &r,
         &plain("benign/nemesida-false-pos.txt"),
+        &[],
         "nemesida-false-pos",
     );
-    let crs = look_alike_rate(&r, &crs, "crs-fp-regression");
+    let crs = look_alike_rate(&r, &crs, CRS_LIST_ATTACKS, "crs-fp-regression");
     // These lists are built to sit right next to attacks (SQL keywords in prose,
     // CRS "must not fire" cases, some of which are attacks aimed at another CRS
     // rule), so the ceiling is looser than for real traffic.
     assert!(gtw <= 0.05, "gotestwaf look-alikes: {gtw}");
     assert!(nem <= 0.15, "nemesida look-alikes: {nem}");
-    assert!(crs <= 0.08, "crs fp regression: {crs}");
+    assert!(crs <= 0.06, "crs fp regression: {crs}");
 }
 
 /// The request target, referrer and user agent of a combined-format access line.
