@@ -30,6 +30,9 @@ const fn dirty_table(plus: bool) -> [bool; 256] {
     t[b'&' as usize] = true;
     t[b'\\' as usize] = true;
     t[b'*' as usize] = true;
+    // Empty quote pairs inside words are removed.
+    t[b'\'' as usize] = true;
+    t[b'"' as usize] = true;
     t[0x7f] = true;
     t[0xc0] = true;
     t[0xc1] = true;
@@ -260,6 +263,8 @@ fn entity(s: &[u8]) -> Option<(char, usize)> {
 fn tidy(s: &[u8], out: &mut Vec<u8>) {
     // 0 = none, 1 = space, 2 = newline pending.
     let mut pending: u8 = 0;
+    // A backslash was dropped from the word being written (see `shell_escape`).
+    let mut in_word = false;
     let mut i = 0;
     while let Some(&b) = s.get(i) {
         let mut next = i + 1;
@@ -301,7 +306,26 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
                 next = i + 3;
                 None
             }
+            // A backslash inside a short word is shell quoting (`c\at`, `\c\a\t`
+            // run `cat`): drop it. Elsewhere it is a Windows path separator.
+            b'\\' if pending == 0 && shell_escape(out, s, i, in_word) => {
+                next = i + s
+                    .get(i..)
+                    .map_or(1, |r| r.iter().take_while(|&&c| c == b'\\').count());
+                in_word = true;
+                None
+            }
             b'\\' => Some(b'/'),
+            // An empty quote pair inside a word is shell quoting (`c''at`, `wh""oami`).
+            b'\'' | b'"'
+                if pending == 0
+                    && s.get(i + 1) == Some(&b)
+                    && out.last().is_some_and(u8::is_ascii_alphanumeric)
+                    && s.get(i + 2).is_some_and(u8::is_ascii_alphanumeric) =>
+            {
+                next = i + 2;
+                None
+            }
             b'/' if s.get(i + 1) == Some(&b'*') => {
                 // MySQL runs the content of `/*!50000 ... */`: keep it, drop the
                 // marker. A plain comment is ignored by SQL: drop it whole, so
@@ -338,6 +362,9 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
             _ => Some(b),
         };
         if let Some(c) = mapped {
+            if !c.is_ascii_alphabetic() {
+                in_word = false;
+            }
             match pending {
                 1 if !out.is_empty() => out.push(b' '),
                 2 => out.push(b'\n'),
@@ -354,6 +381,28 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
         _ => {}
     }
 }
+
+/// Whether the backslash run at `s[i]` is shell quoting inside a word: a letter
+/// on both sides, and the word so far either already had a backslash dropped
+/// (`in_word`) or is a short run not following a slash (`c\at`, `who\ami`).
+/// `..\etc\passwd` and `C:\Windows\win.ini` keep their separators.
+fn shell_escape(out: &[u8], s: &[u8], i: usize, in_word: bool) -> bool {
+    let after = s.get(i..).and_then(|r| r.iter().find(|&&c| c != b'\\'));
+    if !after.is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let run = out
+        .iter()
+        .rev()
+        .take(SHORT_WORD + 1)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let before = out.len().checked_sub(run + 1).and_then(|j| out.get(j));
+    run > 0 && (in_word || run == 1 || (run <= SHORT_WORD && before != Some(&b'/')))
+}
+
+/// Longest letter run a backslash may follow and still count as shell quoting.
+const SHORT_WORD: usize = 3;
 
 #[cfg(test)]
 mod tests {
@@ -409,6 +458,21 @@ mod tests {
         assert_eq!(norm("..\\..\\windows", false), "../../windows");
         assert_eq!(norm("/etc/passwd%00.jpg", false), "/etc/passwd.jpg");
         assert_eq!(norm("%c0%ae%c0%ae%c0%af", false), "../");
+        assert_eq!(norm("C:\\Windows\\win.ini", false), "C:/Windows/win.ini");
+    }
+
+    #[test]
+    fn shell_quoting_inside_words() {
+        assert_eq!(norm("c\\at /etc/passwd", false), "cat /etc/passwd");
+        assert_eq!(norm("\\c\\a\\t", false), "/cat");
+        assert_eq!(norm("c\\\\a\\\\t", false), "cat");
+        assert_eq!(norm("..\\windows\\system32", false), "../windows/system32");
+        assert_eq!(norm("..\\etc\\passwd", false), "../etc/passwd");
+        assert_eq!(norm("\\e\\t\\c/\\p\\a\\s\\sw\\d", false), "/etc//passwd");
+        assert_eq!(norm("who\\ami", false), "whoami");
+        assert_eq!(norm("ti''me py\"\"thon", false), "time python");
+        assert_eq!(norm("'' or ''='", false), "'' or ''='");
+        assert_eq!(norm("it's 'a'", false), "it's 'a'");
         assert_eq!(
             norm("un%e2%80%8bion%c0%a0se%ef%bf%bdlect", false),
             "union select"
