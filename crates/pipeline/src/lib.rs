@@ -63,7 +63,7 @@ impl Default for AnalyzeOptions {
             format: None,
             parser: ParserOptions::default(),
             threads: 0,
-            chunk_size: 1 << 20,
+            chunk_size: 1 << 18,
             max_line: 1 << 20,
             collect_matches: false,
         }
