@@ -10,6 +10,7 @@ use crate::rules::schema::{RuleDoc, Scalar, Selection as SelectionDoc, Value};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use ipnet::IpNet;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Class, Hir, HirKind};
 use secmo_event::{EventKind, Field};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -144,6 +145,8 @@ pub(super) struct Tables {
     pub rules: Vec<Rule>,
     /// Per event kind: bit mask of fields whose automaton some rule of that kind uses.
     pub kind_fields: Vec<u32>,
+    /// Evaluate every rule and open every regex gate (tests: gates must not change results).
+    pub exhaustive: bool,
 }
 
 #[derive(Default)]
@@ -196,6 +199,7 @@ pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
         automata,
         rules,
         kind_fields: b.kind_fields,
+        exhaustive: false,
     })
 }
 
@@ -598,11 +602,95 @@ pub(super) fn required_literals(pattern: &str, normalised: bool) -> Option<Vec<V
             }
             Some(out)
         })
-        .max_by_key(|lits| {
-            // Prefer literals of at least 4 bytes, then fewer of them (fewer automaton hits).
-            let shortest = lits.iter().map(Vec::len).min().unwrap_or(0).min(4);
-            (shortest, std::cmp::Reverse(lits.len()))
-        })
+        .chain(inner_literals(&hir).and_then(|lits| {
+            let out: Vec<Vec<u8>> = lits
+                .into_iter()
+                .filter(|l| {
+                    !normalised || !l.iter().any(|c| matches!(c, b'\t' | b'\r' | 0x0b | 0x0c))
+                })
+                .map(|l| l.to_ascii_lowercase())
+                .collect();
+            (!out.is_empty()).then_some(out)
+        }))
+        .max_by_key(|lits| gate_score(lits))
+}
+
+/// Most literals a gate set may hold, and most bytes a class may stand for in one.
+const MAX_GATE_LITERALS: usize = 64;
+const MAX_GATE_CLASS: usize = 16;
+
+/// How well a literal set gates: the worst member's selectivity (longer is
+/// rarer; a lone letter, digit or URL punctuation is in almost every line),
+/// then fewer members.
+fn gate_score(lits: &[Vec<u8>]) -> (u8, std::cmp::Reverse<usize>) {
+    let one = |l: &Vec<u8>| -> u8 {
+        match l.as_slice() {
+            [] => 0,
+            [c] if c.is_ascii_alphanumeric() || b"/.-_=&?%+,:~ ".contains(c) => 0,
+            [_] => 2,
+            l => l.len().min(4) as u8,
+        }
+    };
+    let worst = lits.iter().map(one).min().unwrap_or(0);
+    (worst, std::cmp::Reverse(lits.len()))
+}
+
+/// Literals one of which every match of `hir` contains anywhere (not only as
+/// prefix or suffix): a concatenation needs any one part, an alternation one
+/// literal of each branch. Sorted, deduplicated; `None` when not finite or small.
+fn inner_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let set = match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => return None,
+        HirKind::Literal(l) => vec![l.0.to_vec()],
+        HirKind::Class(Class::Bytes(c)) => {
+            let n: usize = c
+                .ranges()
+                .iter()
+                .map(|r| usize::from(r.end() - r.start()) + 1)
+                .sum();
+            if n > MAX_GATE_CLASS {
+                return None;
+            }
+            c.iter()
+                .flat_map(|r| r.start()..=r.end())
+                .map(|b| vec![b])
+                .collect()
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let n: usize = c.ranges().iter().map(|r| r.len()).sum();
+            if n > MAX_GATE_CLASS || c.ranges().iter().any(|r| !r.end().is_ascii()) {
+                return None;
+            }
+            c.iter()
+                .flat_map(|r| r.start()..=r.end())
+                .map(|ch| vec![ch as u8])
+                .collect()
+        }
+        HirKind::Repetition(r) if r.min >= 1 => return inner_literals(&r.sub),
+        HirKind::Repetition(_) => return None,
+        HirKind::Capture(c) => return inner_literals(&c.sub),
+        HirKind::Concat(parts) => {
+            return parts
+                .iter()
+                .filter_map(inner_literals)
+                .max_by_key(|l| gate_score(l));
+        }
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(inner_literals(b)?);
+                if all.len() > MAX_GATE_LITERALS {
+                    return None;
+                }
+            }
+            all
+        }
+    };
+    let mut set: Vec<Vec<u8>> = set.into_iter().map(|l| l.to_ascii_lowercase()).collect();
+    set.sort();
+    set.dedup();
+    (!set.is_empty() && set.len() <= MAX_GATE_LITERALS && set.iter().all(|l| !l.is_empty()))
+        .then_some(set)
 }
 
 fn common_affix(lits: &[Vec<u8>], prefix: bool) -> Vec<u8> {
@@ -643,6 +731,11 @@ mod tests {
             l.iter().any(|x| x.starts_with(b"bench")) && l.iter().any(|x| x.starts_with(b"sleep")),
             "{l:?}"
         );
+        let l = required_literals(r"(?:^|[=;|&])\s?(?:nohup|strace)\s+(?:id|ls)\b", true)
+            .expect("inner literal");
+        assert_eq!(l, vec![b"nohup".to_vec(), b"strace".to_vec()]);
+        let l = required_literals(r"[a-z](?:''|\$[@*])[a-z]", true).expect("inner literal");
+        assert_eq!(l, vec![b"$".to_vec(), b"''".to_vec()]);
         assert_eq!(required_literals(r".*", false), None);
         assert_eq!(required_literals(r"\w+", false), None);
     }
@@ -672,6 +765,88 @@ mod gate_tests {
             ungated.is_empty(),
             "rules evaluated on every event: {ungated:?}"
         );
+    }
+
+    fn corpus() -> std::path::PathBuf {
+        std::env::var_os("SECMO_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus").into()
+            })
+    }
+
+    /// Percent-encode what a URL cannot carry as is.
+    fn quote(p: &str) -> String {
+        p.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"_.-~/?=&%:+,;@".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    /// The automaton gates, replayed repeats and skipped rules only save
+    /// work: on every corpus payload (in the query, path, user agent and
+    /// referrer) the gated matcher finds what evaluating everything finds.
+    #[test]
+    fn gating_never_changes_the_hits() {
+        use crate::signatures::{Matcher, Scratch};
+        use secmo_event::Event;
+        use std::borrow::Cow;
+        let set = RuleSet::builtin().expect("built-in rules");
+        let docs: Vec<RuleDoc> = set.enabled().cloned().collect();
+        let gated = Matcher::compile(&docs).expect("compiles");
+        let every = Matcher::compile_exhaustive(&docs).expect("compiles");
+        let mut files = vec![];
+        for dir in [
+            "web-attacks",
+            "web-attacks/gotestwaf",
+            "web-attacks/nemesida",
+            "web-attacks/crs",
+            "benign",
+        ] {
+            if let Ok(rd) = std::fs::read_dir(corpus().join(dir)) {
+                files.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+            }
+        }
+        let (mut s1, mut s2, mut h1, mut h2) = (
+            Scratch::default(),
+            Scratch::default(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let mut checked = 0usize;
+        for f in &files {
+            let text = String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned();
+            for line in text.lines().take(2000) {
+                let q = quote(line);
+                let query = format!("q={q}");
+                let (path, query) = match q.strip_prefix('/') {
+                    Some(_) => (q.as_str(), ""),
+                    None => ("/search", query.as_str()),
+                };
+                let ev = Event {
+                    kind: secmo_event::EventKind::Http,
+                    method: Cow::Borrowed("GET"),
+                    path: Cow::Borrowed(path),
+                    query: Cow::Borrowed(query),
+                    user_agent: Cow::Borrowed(line),
+                    referrer: Cow::Borrowed(&q),
+                    status: 404,
+                    ..Event::default()
+                };
+                h1.clear();
+                h2.clear();
+                gated.matches(&ev, &mut s1, &mut h1);
+                every.matches(&ev, &mut s2, &mut h2);
+                assert_eq!(h1, h2, "{}: {line}", f.display());
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000 || files.is_empty(), "{checked} payloads");
     }
 
     #[test]

@@ -348,6 +348,15 @@ impl Matcher {
         })
     }
 
+    /// A matcher that evaluates every rule with every gate open: slow, for
+    /// checking that gating never changes what is detected.
+    #[cfg(test)]
+    pub(crate) fn compile_exhaustive(docs: &[RuleDoc]) -> Result<Matcher, RuleError> {
+        let mut m = Matcher::compile(docs)?;
+        m.t.exhaustive = true;
+        Ok(m)
+    }
+
     /// Number of compiled rules (the index space of [`Hit::rule`]).
     pub fn rule_count(&self) -> usize {
         self.t.rules.len()
@@ -454,7 +463,11 @@ impl Matcher {
             if rule.kinds & (1 << kind_bit) == 0 {
                 continue;
             }
-            if rule.gated && !rule.untouched && state.rule.get(ri) != Some(&state.epoch) {
+            if rule.gated
+                && !rule.untouched
+                && !self.t.exhaustive
+                && state.rule.get(ri) != Some(&state.epoch)
+            {
                 continue;
             }
             let mut ctx = Ctx {
@@ -514,10 +527,11 @@ impl Ctx<'_, '_, '_, '_> {
             return false;
         };
         let (f, ev) = (item.field, self.ev);
-        let gate_open = self.state.gate.get(i) == Some(&self.state.epoch);
+        let slot_hit = self.state.gate.get(i) == Some(&self.state.epoch);
+        let gate_open = slot_hit || self.t.exhaustive;
         match &item.test {
             Test::Literal { slots, all } => {
-                if !gate_open {
+                if !slot_hit {
                     false
                 } else if *all {
                     slots.clone().all(|s| self.state.slot_hit(s))
@@ -531,7 +545,7 @@ impl Ctx<'_, '_, '_, '_> {
                 let text = self.texts.get(f, ev);
                 any_or_all(res, *all, |(re, gate)| {
                     let open = match gate {
-                        _ if *sibling => true,
+                        _ if *sibling || self.t.exhaustive => true,
                         None => true,
                         Some(_) if single => gate_open,
                         Some(g) => gate_open && g.clone().any(|s| state.slot_hit(s)),
@@ -540,8 +554,9 @@ impl Ctx<'_, '_, '_, '_> {
                 })
             }
             Test::Detect { det, want, .. } => {
-                // No trigger character, no injection: skip the tokenizer either way.
-                if !gate_open {
+                // No trigger character, no injection: skip the tokenizer either way
+                // (part of what the rule means, so kept when exhaustive).
+                if !slot_hit {
                     return !*want;
                 }
                 let k = f as usize * 2 + usize::from(*det == Detector::Xss);
