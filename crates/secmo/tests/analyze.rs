@@ -455,3 +455,40 @@ fn user_rules_add_and_override() {
         "the error names the bad file"
     );
 }
+
+#[test]
+fn generate_follow_appends_live_lines_stamped_now() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("live.log");
+    std::fs::write(&log, "").expect("create");
+    let mut child = secmo()
+        .args([
+            "generate", "--format", "access", "--rate", "200", "--follow",
+        ])
+        .arg(&log)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn generate --follow");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).expect("read live log");
+    let lines = text.lines().count();
+    assert!(
+        (100..=600).contains(&lines),
+        "about 200 lines/s for 1.5 s, got {lines}"
+    );
+    assert!(text.ends_with('\n'), "only whole lines are appended");
+    // The lines carry the wall clock: the analysed period ends within a minute of now.
+    let (report, _) = analyze_json(&[log.to_str().expect("utf-8 path")]);
+    let end = report["period_end"].as_str().expect("period_end");
+    let (end_ms, _) = secmo_event::parse_rfc3339(end).expect("RFC 3339");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    assert!(
+        (now_ms - end_ms).abs() < 60_000,
+        "last line stamped {end}, not now"
+    );
+    assert_eq!(report["inputs"][0]["unparsed"], 0);
+}
