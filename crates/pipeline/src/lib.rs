@@ -136,8 +136,8 @@ impl Analysis {
                 }
             }
             let (start, end) = engine.period();
-            first_ts = min_ts(first_ts, start);
-            last_ts = max_ts(last_ts, end);
+            first_ts = first_ts.into_iter().chain(start).min();
+            last_ts = last_ts.into_iter().chain(end).max();
             let report = engine.finish(Vec::new());
             alerts.extend(report.alerts);
         }
@@ -518,18 +518,4 @@ fn worker_loop(
         let _ = free.try_send(chunk);
     }
     analytics
-}
-
-fn min_ts(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    }
-}
-
-fn max_ts(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    }
 }

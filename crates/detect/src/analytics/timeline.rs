@@ -161,8 +161,8 @@ impl TimelineCounter {
             self.buckets.entry(k).or_default().add(c);
         }
         self.coarsen_to(w);
-        self.first_ms = min_opt(self.first_ms, other.first_ms);
-        self.last_ms = max_opt(self.last_ms, other.last_ms);
+        self.first_ms = self.first_ms.into_iter().chain(other.first_ms).min();
+        self.last_ms = self.last_ms.into_iter().chain(other.last_ms).max();
         self.without_time = self.without_time.saturating_add(other.without_time);
     }
 
@@ -218,20 +218,6 @@ impl TimelineCounter {
             events_without_time: self.without_time,
             buckets,
         }
-    }
-}
-
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
     }
 }
 
