@@ -9,16 +9,16 @@
 use crate::net;
 use crate::payloads::{self, Sig};
 use crate::rng::Rng;
-use crate::sched::Sched;
+use crate::sched::{Sched, campaign_gap};
 use crate::text::{
     push_clf_time, push_form_encoded, push_ip, push_nginx_escaped, push_pad, push_u64,
 };
+use crate::window::{NEVER, note, room};
 use crate::{Ctx, GenOptions, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
 
 const SITE: &str = "https://shop.example.com";
-const NEVER: i64 = i64::MIN / 4;
 const MB: u64 = 1_000_000;
 
 const BROWSERS: &[&str] = &[
@@ -568,17 +568,6 @@ struct Client {
     active: u8,
 }
 
-/// True when fewer than `ring.len()` of its times are inside `window`.
-fn room(ring: &[i64], now: i64, window: i64) -> bool {
-    ring.iter().any(|&t| now - t >= window)
-}
-
-fn note(ring: &mut [i64], now: i64) {
-    if let Some(oldest) = ring.iter_mut().min() {
-        *oldest = now;
-    }
-}
-
 impl Client {
     fn new(ip: IpAddr) -> Self {
         Client {
@@ -877,12 +866,7 @@ impl Access {
 
     pub fn next(&mut self, ctx: &mut Ctx, out: &mut String) -> Option<Truth> {
         loop {
-            let Some((at, task)) = self.sched.pop() else {
-                // Unreachable in practice (arrivals always reschedule); keep output flowing.
-                self.sched.push(ctx.now + 1000, Task::Arrivals);
-                continue;
-            };
-            ctx.now = at;
+            let (at, task) = self.sched.next(&mut ctx.now, || Task::Arrivals);
             match task {
                 Task::Arrivals => {
                     let s = self.new_session(&mut ctx.rng);
@@ -931,9 +915,8 @@ impl Access {
                     let camp = self.next_campaign(&mut ctx.rng);
                     let expected = f64::from(camp.left);
                     self.sched.push(at, Task::Campaign(camp));
-                    let mean = expected / self.attack_rate * 1000.0;
-                    let gap = (mean * (0.5 + ctx.rng.f64())) as i64;
-                    self.sched.push(at + gap.max(1000), Task::Planner);
+                    let gap = campaign_gap(&mut ctx.rng, expected, self.attack_rate);
+                    self.sched.push(at + gap, Task::Planner);
                 }
                 Task::Campaign(c) => return Some(self.campaign_step(ctx, c, out)),
                 Task::Spike { until } => {
@@ -1248,10 +1231,7 @@ impl Access {
                 Camp::ErrorBurst,
                 Camp::Exfil,
             ];
-            for i in (1..round.len()).rev() {
-                let j = rng.below(i as u64 + 1) as usize;
-                round.swap(i, j);
-            }
+            rng.shuffle(&mut round);
             self.rotation = round;
         }
         let mut camp = self.rotation.pop().unwrap_or(Camp::Sig(Sig::Sqli));
@@ -1741,12 +1721,6 @@ mod tests {
         assert_eq!(c.bytes_room(2_002), MB);
         // Two buckets later the large download no longer counts.
         assert_eq!(c.bytes_room(1_200_001), 45 * MB);
-        let mut ring = [NEVER; 2];
-        assert!(room(&ring, 0, 300_000));
-        note(&mut ring, 0);
-        note(&mut ring, 10);
-        assert!(!room(&ring, 20, 300_000));
-        assert!(room(&ring, 300_000, 300_000));
     }
 
     #[test]

@@ -7,15 +7,15 @@
 use crate::net;
 use crate::payloads::{self, Enc, Sig};
 use crate::rng::Rng;
-use crate::sched::Sched;
+use crate::sched::{Sched, campaign_gap};
 use crate::text::{
     push_csv_field, push_ip, push_iso_millis, push_iso_secs, push_json_escaped, push_u64,
 };
+use crate::window::{NEVER, note, room};
 use crate::{Ctx, GenOptions, OutputFormat, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
 
-const NEVER: i64 = i64::MIN / 4;
 const MB: u64 = 1_000_000;
 
 pub const CSV_HEADER: &str = "timestamp,ip,user,action,method,path,status,bytes,user_agent";
@@ -189,16 +189,6 @@ pub struct App {
     scratch: String,
 }
 
-fn room(ring: &[i64], now: i64, window: i64) -> bool {
-    ring.iter().any(|&t| now - t >= window)
-}
-
-fn note(ring: &mut [i64], now: i64) {
-    if let Some(oldest) = ring.iter_mut().min() {
-        *oldest = now;
-    }
-}
-
 impl App {
     pub fn new(opts: &GenOptions, ctx: &mut Ctx) -> Self {
         let rng = &mut ctx.rng;
@@ -259,11 +249,7 @@ impl App {
             return None;
         }
         loop {
-            let Some((at, task)) = self.sched.pop() else {
-                self.sched.push(ctx.now + 1000, Task::Arrivals);
-                continue;
-            };
-            ctx.now = at;
+            let (at, task) = self.sched.next(&mut ctx.now, || Task::Arrivals);
             match task {
                 Task::Arrivals => {
                     self.sched.push(
@@ -302,8 +288,8 @@ impl App {
                             1.0
                         };
                     self.sched.push(at, Task::Campaign(c));
-                    let gap = (expected / self.attack_rate * 1000.0 * (0.5 + ctx.rng.f64())) as i64;
-                    self.sched.push(at + gap.max(1000), Task::Planner);
+                    let gap = campaign_gap(&mut ctx.rng, expected, self.attack_rate);
+                    self.sched.push(at + gap, Task::Planner);
                 }
                 Task::Campaign(c) => {
                     if let Some(t) = self.campaign_step(ctx, c, out) {
@@ -426,10 +412,7 @@ impl App {
             } else {
                 round.push(Camp::Upload);
             }
-            for i in (1..round.len()).rev() {
-                let j = rng.below(i as u64 + 1) as usize;
-                round.swap(i, j);
-            }
+            rng.shuffle(&mut round);
             self.rotation = round;
         }
         let camp = self.rotation.pop().unwrap_or(Camp::Brute);

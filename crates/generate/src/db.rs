@@ -6,13 +6,12 @@
 
 use crate::net;
 use crate::rng::Rng;
-use crate::sched::Sched;
+use crate::sched::{Sched, campaign_gap};
 use crate::text::{push_ip, push_mysql_time, push_pg_time, push_u64};
-use crate::{Ctx, GenOptions, OutputFormat, Truth};
+use crate::window::{NEVER, note, room};
+use crate::{Ctx, GenOptions, OutputFormat, Pids, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
-
-const NEVER: i64 = i64::MIN / 4;
 
 const APP_USERS: &[(&str, &str, &str)] = &[
     ("app", "shop", "rails"),
@@ -85,19 +84,9 @@ pub struct Db {
     clients: Vec<Client>,
     rate: f64,
     attack_rate: f64,
-    pid: u32,
+    pids: Pids,
     thread: u64,
     msg: String,
-}
-
-fn room(ring: &[i64], now: i64, window: i64) -> bool {
-    ring.iter().any(|&t| now - t >= window)
-}
-
-fn note(ring: &mut [i64], now: i64) {
-    if let Some(oldest) = ring.iter_mut().min() {
-        *oldest = now;
-    }
 }
 
 impl Db {
@@ -129,27 +118,15 @@ impl Db {
             clients,
             rate: opts.rate(),
             attack_rate,
-            pid: 10_000 + rng.below(50_000) as u32,
+            pids: Pids::new(10_000 + rng.below(50_000) as u32, 9),
             thread: 8 + rng.below(5_000),
             msg: String::with_capacity(256),
         }
     }
 
-    fn next_pid(&mut self, rng: &mut Rng) -> u32 {
-        self.pid += 1 + rng.below(9) as u32;
-        if self.pid > 4_000_000 {
-            self.pid = 1000;
-        }
-        self.pid
-    }
-
     pub fn next(&mut self, ctx: &mut Ctx, out: &mut String) -> Option<Truth> {
         loop {
-            let Some((at, task)) = self.sched.pop() else {
-                self.sched.push(ctx.now + 1000, Task::Arrivals);
-                continue;
-            };
-            ctx.now = at;
+            let (at, task) = self.sched.next(&mut ctx.now, || Task::Arrivals);
             match task {
                 Task::Arrivals => {
                     let per_conn = if self.pg { 4.0 } else { 1.0 };
@@ -157,7 +134,7 @@ impl Db {
                         at + ctx.rng.exp_ms(1000.0 * per_conn / self.rate),
                         Task::Arrivals,
                     );
-                    let pid = self.next_pid(&mut ctx.rng);
+                    let pid = self.pids.next(&mut ctx.rng);
                     self.thread += 1;
                     let c = Conn {
                         client: ctx.rng.below(self.clients.len() as u64) as u8,
@@ -230,8 +207,8 @@ impl Db {
                     let b = self.new_brute(&mut ctx.rng);
                     let expected = f64::from(b.attempts_left) * if self.pg { 3.0 } else { 1.0 };
                     self.sched.push(at, Task::Brute(b));
-                    let gap = (expected / self.attack_rate * 1000.0 * (0.5 + ctx.rng.f64())) as i64;
-                    self.sched.push(at + gap.max(1000), Task::Planner);
+                    let gap = campaign_gap(&mut ctx.rng, expected, self.attack_rate);
+                    self.sched.push(at + gap, Task::Planner);
                 }
                 Task::Brute(b) => return Some(self.brute_step(ctx, b, out)),
             }
@@ -460,7 +437,7 @@ impl Db {
             }
         } else {
             if b.sub == 0 {
-                b.pid = self.next_pid(&mut ctx.rng);
+                b.pid = self.pids.next(&mut ctx.rng);
                 b.port = ctx.rng.range(1_024, 65_000) as u16;
             }
             let line = u32::from(b.sub) + 1;

@@ -28,6 +28,7 @@ mod rng;
 mod sched;
 mod syslog;
 mod text;
+mod window;
 
 use secmo_event::Category;
 use std::fmt;
@@ -268,6 +269,31 @@ impl Ctx {
         let ts = (self.now + self.shift).max(self.last_stamp);
         self.last_stamp = ts;
         text::Civil::from_ms(ts)
+    }
+}
+
+/// Process ids on a busy host: each new process a few ids after the last,
+/// wrapping round as the kernel does.
+pub(crate) struct Pids {
+    last: u32,
+    max_step: u64,
+}
+
+impl Pids {
+    /// Starting after `first`, each id 1 to `max_step` past the previous.
+    pub fn new(first: u32, max_step: u64) -> Self {
+        Pids {
+            last: first,
+            max_step,
+        }
+    }
+
+    pub fn next(&mut self, rng: &mut rng::Rng) -> u32 {
+        self.last += 1 + rng.below(self.max_step) as u32;
+        if self.last > 4_000_000 {
+            self.last = 1000;
+        }
+        self.last
     }
 }
 

@@ -2,6 +2,7 @@
 //! task that emits a line when its time comes and reschedules itself; slots
 //! are reused so memory stays bounded by the number of live actors.
 
+use crate::rng::Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -46,10 +47,31 @@ impl<T> Sched<T> {
         Some((at, task))
     }
 
+    /// The earliest task and its time, which becomes `now`. An empty queue
+    /// (never, while arrivals reschedule themselves) gets `idle` a second
+    /// later so output keeps flowing.
+    pub fn next(&mut self, now: &mut i64, idle: impl Fn() -> T) -> (i64, T) {
+        loop {
+            if let Some((at, task)) = self.pop() {
+                *now = at;
+                return (at, task);
+            }
+            self.push(*now + 1000, idle());
+        }
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.heap.len()
     }
+}
+
+/// Delay before the planner starts the next attack campaign, so that
+/// campaigns of about `lines` lines each add up to `attack_rate` lines per
+/// second: the mean spacing, jittered by up to half either way, at least a second.
+pub fn campaign_gap(rng: &mut Rng, lines: f64, attack_rate: f64) -> i64 {
+    let gap = (lines / attack_rate * 1000.0 * (0.5 + rng.f64())) as i64;
+    gap.max(1000)
 }
 
 #[cfg(test)]

@@ -5,14 +5,14 @@
 
 use crate::net;
 use crate::rng::Rng;
-use crate::sched::Sched;
+use crate::sched::{Sched, campaign_gap};
 use crate::text::{push_ip, push_syslog_time, push_u64};
-use crate::{Ctx, GenOptions, Truth};
+use crate::window::{NEVER, note, room};
+use crate::{Ctx, GenOptions, Pids, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
 
 const HOST: &str = "web1";
-const NEVER: i64 = i64::MIN / 4;
 
 struct Admin {
     name: &'static str,
@@ -142,7 +142,7 @@ pub struct Syslog {
     admins: Vec<Admin>,
     rate: f64,
     attack_rate: f64,
-    pid: u32,
+    pids: Pids,
     session: u32,
     msg: String,
 }
@@ -180,27 +180,15 @@ impl Syslog {
             admins,
             rate: opts.rate(),
             attack_rate,
-            pid: 2000 + rng.below(20_000) as u32,
+            pids: Pids::new(2000 + rng.below(20_000) as u32, 40),
             session: 1 + rng.below(400) as u32,
             msg: String::with_capacity(256),
         }
     }
 
-    fn next_pid(&mut self, rng: &mut Rng) -> u32 {
-        self.pid += 1 + rng.below(40) as u32;
-        if self.pid > 4_000_000 {
-            self.pid = 1000;
-        }
-        self.pid
-    }
-
     pub fn next(&mut self, ctx: &mut Ctx, out: &mut String) -> Option<Truth> {
         loop {
-            let Some((at, task)) = self.sched.pop() else {
-                self.sched.push(ctx.now + 1000, Task::Arrivals);
-                continue;
-            };
-            ctx.now = at;
+            let (at, task) = self.sched.next(&mut ctx.now, || Task::Arrivals);
             match task {
                 Task::Arrivals => {
                     // Cron writes two lines a minute; sessions fill the rest of the rate.
@@ -218,7 +206,7 @@ impl Syslog {
                     self.admins[a].active = true;
                     let ip = self.admins[a].ips[ctx.rng.below(2) as usize];
                     let password = ctx.rng.chance(0.15);
-                    let pid = self.next_pid(&mut ctx.rng);
+                    let pid = self.pids.next(&mut ctx.rng);
                     self.session += 1;
                     let typo =
                         password && ctx.rng.chance(0.3) && room(&self.admins[a].fails, at, 300_000);
@@ -240,7 +228,7 @@ impl Syslog {
                 Task::Cron { pid, open } => {
                     self.msg.clear();
                     let (pid, next_at) = if open {
-                        let pid = self.next_pid(&mut ctx.rng);
+                        let pid = self.pids.next(&mut ctx.rng);
                         self.msg.push_str("pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)");
                         (pid, at + ctx.rng.range_i(200, 2_500))
                     } else {
@@ -261,8 +249,8 @@ impl Syslog {
                     let b = self.new_brute(&mut ctx.rng);
                     let expected = f64::from(b.attempts_left) * 2.3;
                     self.sched.push(at, Task::Brute(b));
-                    let gap = (expected / self.attack_rate * 1000.0 * (0.5 + ctx.rng.f64())) as i64;
-                    self.sched.push(at + gap.max(1000), Task::Planner);
+                    let gap = campaign_gap(&mut ctx.rng, expected, self.attack_rate);
+                    self.sched.push(at + gap, Task::Planner);
                 }
                 Task::Brute(b) => return Some(self.brute_step(ctx, b, out)),
             }
@@ -517,7 +505,7 @@ impl Syslog {
         let now = ctx.now;
         if b.in_conn == 0 && b.sub == 0 {
             // A new TCP connection: up to six password tries on it.
-            b.pid = self.next_pid(&mut ctx.rng);
+            b.pid = self.pids.next(&mut ctx.rng);
             b.port = ctx.rng.range(1_024, 65_000) as u16;
             b.in_conn = ctx.rng.range(1, 6) as u8;
         }
@@ -608,16 +596,6 @@ impl Syslog {
             self.sched.push(now + next_gap, Task::Brute(b));
         }
         truth
-    }
-}
-
-fn room(ring: &[i64], now: i64, window: i64) -> bool {
-    ring.iter().any(|&t| now - t >= window)
-}
-
-fn note(ring: &mut [i64], now: i64) {
-    if let Some(oldest) = ring.iter_mut().min() {
-        *oldest = now;
     }
 }
 
