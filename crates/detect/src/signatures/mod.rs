@@ -31,29 +31,83 @@ pub struct Hit {
 pub struct Scratch {
     texts: Texts,
     state: State,
-    /// Per field (indexed by `Field as usize`); used for fields where [`repeats`].
-    repeat: Vec<Repeat>,
+    /// Remembered scans, a direct-mapped table indexed by [`memo_hash`].
+    memo: Vec<Memo>,
     /// [`Matcher::id`] of the matcher these buffers were last used with.
     owner: u64,
 }
 
-/// The previous event's raw value of a repetitive field and the slots it hit.
+/// One field value (`url.original`: path and query) and the slots its scan hit.
 #[derive(Debug, Default)]
-struct Repeat {
+struct Memo {
     valid: bool,
-    raw: Vec<u8>,
+    field: u8,
+    /// The raw value: first part, a 0xFF byte (never in UTF-8), second part.
+    key: Vec<u8>,
     hits: Vec<u32>,
 }
 
-/// Fields whose value tends to repeat from one line to the next (a client's
-/// user agent, the method, the event vocabulary): worth remembering. The
-/// request target and free text change every line.
-fn repeats(f: Field) -> bool {
-    !matches!(f, Field::Url | Field::Path | Field::Query | Field::Message)
+/// Web traffic asks for the same URLs, from the same clients and referrers,
+/// over and over: a scan's slot hits depend only on the field's raw text, so
+/// they are remembered per text instead of normalising and scanning again.
+/// Free text rarely repeats.
+fn memoised(f: Field) -> bool {
+    f != Field::Message
 }
 
-/// Slot hits remembered per repeated field; a value with more is rescanned.
+/// Entries in the memo table (a power of two); bounds its memory with [`MAX_MEMO_KEY`].
+const MEMO_SIZE: usize = 4096;
+/// Longest raw value remembered; longer ones are scanned every time.
+const MAX_MEMO_KEY: usize = 256;
+/// Slot hits remembered per value; a value with more is rescanned.
 const MAX_REPLAY: usize = 64;
+
+/// The raw text a field's scan depends on, in two parts.
+fn memo_key<'e>(f: Field, ev: &'e Event<'_>) -> (&'e [u8], &'e [u8]) {
+    match f {
+        Field::Url => (ev.path.as_bytes(), ev.query.as_bytes()),
+        _ => (raw_text(f, ev), &[]),
+    }
+}
+
+/// FxHash-style multiply-rotate over the field and both key parts.
+fn memo_hash(f: Field, a: &[u8], b: &[u8]) -> usize {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h = (f as u64 + 1).wrapping_mul(K);
+    for part in [a, b] {
+        let mut words = part.chunks_exact(8);
+        for w in &mut words {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(w);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(x)).wrapping_mul(K);
+        }
+        for &c in words.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(c)).wrapping_mul(K);
+        }
+        h = (h.rotate_left(5) ^ 0xff).wrapping_mul(K);
+    }
+    (h >> 40) as usize % MEMO_SIZE
+}
+
+impl Memo {
+    fn holds(&self, f: Field, a: &[u8], b: &[u8]) -> bool {
+        self.valid
+            && self.field == f as u8
+            && self.key.len() == a.len() + 1 + b.len()
+            && self.key.get(..a.len()) == Some(a)
+            && self.key.get(a.len() + 1..) == Some(b)
+    }
+
+    fn start(&mut self, f: Field, a: &[u8], b: &[u8]) {
+        self.valid = false;
+        self.field = f as u8;
+        self.key.clear();
+        self.key.extend_from_slice(a);
+        self.key.push(0xff);
+        self.key.extend_from_slice(b);
+        self.hits.clear();
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Src {
@@ -367,16 +421,13 @@ impl Matcher {
         if scratch.owner != self.id {
             // Remembered slot ids belong to the matcher that recorded them.
             scratch.owner = self.id;
-            scratch.repeat.iter_mut().for_each(|r| r.valid = false);
+            scratch.memo.iter_mut().for_each(|m| m.valid = false);
         }
-        if scratch.repeat.len() < N_FIELDS {
-            scratch.repeat.resize_with(N_FIELDS, Repeat::default);
+        if scratch.memo.len() < MEMO_SIZE {
+            scratch.memo.resize_with(MEMO_SIZE, Memo::default);
         }
         let Scratch {
-            texts,
-            state,
-            repeat,
-            ..
+            texts, state, memo, ..
         } = scratch;
         texts.reset();
         state.begin(&self.t);
@@ -389,28 +440,21 @@ impl Matcher {
             if fields & (1 << fa.field as u32) == 0 {
                 continue;
             }
-            // Clients send the same user agent and referrer line after line:
-            // replay the previous line's slot hits instead of scanning again.
-            let cache = if repeats(fa.field) {
-                repeat.get_mut(fa.field as usize)
-            } else {
-                None
-            };
-            if let Some(c) = &cache
-                && c.valid
-                && c.raw.as_slice() == raw_text(fa.field, ev)
-            {
-                for &sid in &c.hits {
-                    state.hit(&self.t, sid);
+            let mut recorded = None;
+            if memoised(fa.field) {
+                let (ka, kb) = memo_key(fa.field, ev);
+                if ka.len() + kb.len() < MAX_MEMO_KEY
+                    && let Some(m) = memo.get_mut(memo_hash(fa.field, ka, kb))
+                {
+                    if m.holds(fa.field, ka, kb) {
+                        for &sid in &m.hits {
+                            state.hit(&self.t, sid);
+                        }
+                        continue;
+                    }
+                    m.start(fa.field, ka, kb);
+                    recorded = Some(m);
                 }
-                continue;
-            }
-            let mut recorded = cache;
-            if let Some(c) = recorded.as_mut() {
-                c.valid = false;
-                c.raw.clear();
-                c.raw.extend_from_slice(raw_text(fa.field, ev));
-                c.hits.clear();
             }
             // Normalising `url.original` records where its path part ends.
             let path_len = match texts.get(fa.field, ev).len() {
@@ -444,8 +488,11 @@ impl Matcher {
                         None => true,
                     };
                     if placed && exact {
+                        // A slot is on one field only: stamped already means seen in this scan.
+                        let fresh = !state.slot_hit(sid);
                         state.hit(&self.t, sid);
-                        if let Some(c) = recorded.as_mut()
+                        if fresh
+                            && let Some(c) = recorded.as_mut()
                             && c.hits.len() < MAX_REPLAY
                         {
                             c.hits.push(sid);
