@@ -70,6 +70,16 @@ struct Brute {
     rotate_users: bool,
 }
 
+impl Brute {
+    /// One password tried; some campaigns move on to the next user name.
+    fn attempt_done(&mut self) {
+        self.attempts_left -= 1;
+        if self.rotate_users {
+            self.user = self.user.wrapping_add(1);
+        }
+    }
+}
+
 enum Task {
     Arrivals,
     Conn(Conn),
@@ -228,40 +238,9 @@ impl Db {
             let r = rng.below(100);
             if r < 8 && room(&self.clients[ci].fails, now, 300_000) {
                 note(&mut self.clients[ci].fails, now);
-                self.msg.push_str("Access denied for user '");
-                self.msg.push_str(user);
-                self.msg.push_str("'@'");
-                push_ip(&mut self.msg, ip);
-                self.msg.push_str("' (using password: YES)");
-                mysql_line(
-                    out,
-                    ctx,
-                    self.thread,
-                    "Note",
-                    "MY-010926",
-                    "Server",
-                    &self.msg,
-                );
+                self.mysql_access_denied(out, ctx, user, ip);
             } else if r < 70 {
-                self.msg.push_str("Aborted connection ");
-                push_u64(&mut self.msg, self.thread);
-                self.msg.push_str(" to db: '");
-                self.msg.push_str(db);
-                self.msg.push_str("' user: '");
-                self.msg.push_str(user);
-                self.msg.push_str("' host: '");
-                push_ip(&mut self.msg, ip);
-                self.msg
-                    .push_str("' (Got an error reading communication packets).");
-                mysql_line(
-                    out,
-                    ctx,
-                    self.thread,
-                    "Note",
-                    "MY-010914",
-                    "Server",
-                    &self.msg,
-                );
+                self.mysql_aborted(out, ctx, (user, db, ip), "an error");
             } else if r < 85 {
                 self.msg.push_str("IP address '");
                 push_ip(&mut self.msg, ip);
@@ -269,25 +248,7 @@ impl Db {
                     .push_str("' could not be resolved: Name or service not known");
                 mysql_line(out, ctx, 0, "Warning", "MY-010055", "Server", &self.msg);
             } else {
-                self.msg.push_str("Aborted connection ");
-                push_u64(&mut self.msg, self.thread);
-                self.msg.push_str(" to db: '");
-                self.msg.push_str(db);
-                self.msg.push_str("' user: '");
-                self.msg.push_str(user);
-                self.msg.push_str("' host: '");
-                push_ip(&mut self.msg, ip);
-                self.msg
-                    .push_str("' (Got timeout reading communication packets).");
-                mysql_line(
-                    out,
-                    ctx,
-                    self.thread,
-                    "Note",
-                    "MY-010914",
-                    "Server",
-                    &self.msg,
-                );
+                self.mysql_aborted(out, ctx, (user, db, ip), "timeout");
             }
             return true;
         }
@@ -296,10 +257,7 @@ impl Db {
         let mut prefix_user = ("[unknown]", "[unknown]", "[unknown]");
         match c.step {
             0 => {
-                self.msg.push_str("connection received: host=");
-                push_ip(&mut self.msg, ip);
-                self.msg.push_str(" port=");
-                push_u64(&mut self.msg, u64::from(c.port));
+                push_connection_received(&mut self.msg, ip, c.port);
                 c.step = 1;
             }
             1 => {
@@ -308,10 +266,7 @@ impl Db {
                     // A mistyped password in a console; the client retries on a new connection.
                     note(&mut self.clients[ci].fails, now);
                     severity = "FATAL";
-                    self.msg
-                        .push_str("password authentication failed for user \"");
-                    self.msg.push_str(user);
-                    self.msg.push('"');
+                    push_password_failed(&mut self.msg, user);
                     next = None;
                 } else {
                     self.msg.push_str("connection authorized: user=");
@@ -384,16 +339,66 @@ impl Db {
         true
     }
 
+    /// The user names password guessers try against this server.
+    fn guesses(&self) -> &'static [&'static str] {
+        if self.pg { PG_GUESSES } else { MYSQL_GUESSES }
+    }
+
+    /// `Access denied` for a failed login: the one failure MySQL logs by name.
+    fn mysql_access_denied(&mut self, out: &mut String, ctx: &mut Ctx, user: &str, ip: IpAddr) {
+        self.msg.push_str("Access denied for user '");
+        self.msg.push_str(user);
+        self.msg.push_str("'@'");
+        push_ip(&mut self.msg, ip);
+        self.msg.push_str("' (using password: YES)");
+        mysql_line(
+            out,
+            ctx,
+            self.thread,
+            "Note",
+            "MY-010926",
+            "Server",
+            &self.msg,
+        );
+    }
+
+    /// A client connection that went away; `got` is what the server got
+    /// (`an error`, `timeout`) while reading its packets.
+    fn mysql_aborted(
+        &mut self,
+        out: &mut String,
+        ctx: &mut Ctx,
+        (user, db, ip): (&str, &str, IpAddr),
+        got: &str,
+    ) {
+        self.msg.push_str("Aborted connection ");
+        push_u64(&mut self.msg, self.thread);
+        self.msg.push_str(" to db: '");
+        self.msg.push_str(db);
+        self.msg.push_str("' user: '");
+        self.msg.push_str(user);
+        self.msg.push_str("' host: '");
+        push_ip(&mut self.msg, ip);
+        self.msg.push_str("' (Got ");
+        self.msg.push_str(got);
+        self.msg.push_str(" reading communication packets).");
+        mysql_line(
+            out,
+            ctx,
+            self.thread,
+            "Note",
+            "MY-010914",
+            "Server",
+            &self.msg,
+        );
+    }
+
     fn new_brute(&mut self, rng: &mut Rng) -> Brute {
         let attempts = rng.range(20, 80);
         // Inside 1-4 minutes: at least 12 failures in any 5.
         let secs = rng.range(60, 240) as i64;
         let per = secs * 1000 / attempts as i64;
-        let guesses = if self.pg {
-            PG_GUESSES.len()
-        } else {
-            MYSQL_GUESSES.len()
-        };
+        let guesses = self.guesses().len();
         Brute {
             ip: net::attacker(rng),
             attempts_left: attempts as u32,
@@ -410,31 +415,12 @@ impl Db {
         let now = ctx.now;
         self.msg.clear();
         let mut gap = ctx.rng.range_i(b.gap.0, b.gap.1).max(20);
-        let user = if self.pg {
-            PG_GUESSES[usize::from(b.user) % PG_GUESSES.len()]
-        } else {
-            MYSQL_GUESSES[usize::from(b.user) % MYSQL_GUESSES.len()]
-        };
+        let guesses = self.guesses();
+        let user = guesses[usize::from(b.user) % guesses.len()];
         if !self.pg {
             self.thread += 1;
-            self.msg.push_str("Access denied for user '");
-            self.msg.push_str(user);
-            self.msg.push_str("'@'");
-            push_ip(&mut self.msg, b.ip);
-            self.msg.push_str("' (using password: YES)");
-            mysql_line(
-                out,
-                ctx,
-                self.thread,
-                "Note",
-                "MY-010926",
-                "Server",
-                &self.msg,
-            );
-            b.attempts_left -= 1;
-            if b.rotate_users {
-                b.user = b.user.wrapping_add(1);
-            }
+            self.mysql_access_denied(out, ctx, user, b.ip);
+            b.attempt_done();
         } else {
             if b.sub == 0 {
                 b.pid = self.pids.next(&mut ctx.rng);
@@ -443,19 +429,13 @@ impl Db {
             let line = u32::from(b.sub) + 1;
             let (puser, pdb, severity) = match b.sub {
                 0 => {
-                    self.msg.push_str("connection received: host=");
-                    push_ip(&mut self.msg, b.ip);
-                    self.msg.push_str(" port=");
-                    push_u64(&mut self.msg, u64::from(b.port));
+                    push_connection_received(&mut self.msg, b.ip, b.port);
                     b.sub = 1;
                     gap = ctx.rng.range_i(2, 30);
                     ("[unknown]", "[unknown]", "LOG")
                 }
                 1 => {
-                    self.msg
-                        .push_str("password authentication failed for user \"");
-                    self.msg.push_str(user);
-                    self.msg.push('"');
+                    push_password_failed(&mut self.msg, user);
                     b.sub = 2;
                     gap = 0;
                     (user, "postgres", "FATAL")
@@ -469,10 +449,7 @@ impl Db {
                         self.msg.push_str("\" does not exist.");
                     }
                     b.sub = 0;
-                    b.attempts_left -= 1;
-                    if b.rotate_users {
-                        b.user = b.user.wrapping_add(1);
-                    }
+                    b.attempt_done();
                     (user, "postgres", "DETAIL")
                 }
             };
@@ -503,6 +480,19 @@ impl Db {
 
 fn push_pad2(out: &mut String, n: u64) {
     crate::text::push_pad(out, n, 2);
+}
+
+fn push_connection_received(msg: &mut String, ip: IpAddr, port: u16) {
+    msg.push_str("connection received: host=");
+    push_ip(msg, ip);
+    msg.push_str(" port=");
+    push_u64(msg, u64::from(port));
+}
+
+fn push_password_failed(msg: &mut String, user: &str) {
+    msg.push_str("password authentication failed for user \"");
+    msg.push_str(user);
+    msg.push('"');
 }
 
 fn mysql_line(
