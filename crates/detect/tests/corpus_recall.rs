@@ -169,7 +169,7 @@ const RECALL: &[(&str, Category, bool, f64)] = &[
         "web-attacks/command-injection.txt",
         Category::CommandInjection,
         false,
-        0.87,
+        0.88,
     ),
     (
         "web-attacks/gotestwaf/sqli.txt",
@@ -188,7 +188,7 @@ const RECALL: &[(&str, Category, bool, f64)] = &[
         "web-attacks/gotestwaf/command-injection.txt",
         Category::CommandInjection,
         false,
-        0.69,
+        0.92,
     ),
     ("web-attacks/nemesida/sqli.txt", Category::Sqli, false, 0.83),
     ("web-attacks/nemesida/xss.txt", Category::Xss, false, 0.95),
@@ -202,7 +202,7 @@ const RECALL: &[(&str, Category, bool, f64)] = &[
         "web-attacks/nemesida/command-injection.txt",
         Category::CommandInjection,
         false,
-        0.75,
+        0.92,
     ),
     (
         "web-attacks/nemesida/sensitive-path-probe.txt",

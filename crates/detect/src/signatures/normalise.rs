@@ -265,6 +265,10 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
     let mut pending: u8 = 0;
     // A backslash was dropped from the word being written (see `shell_escape`).
     let mut in_word = false;
+    // Inside a MySQL `/*! ... */` whose content is kept.
+    let mut versioned = false;
+    // No `*/` follows the current position.
+    let mut unclosed = false;
     let mut i = 0;
     while let Some(&b) = s.get(i) {
         let mut next = i + 1;
@@ -328,25 +332,40 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
             }
             b'/' if s.get(i + 1) == Some(&b'*') => {
                 // MySQL runs the content of `/*!50000 ... */`: keep it, drop the
-                // marker. A plain comment is ignored by SQL: drop it whole, so
-                // `union/*&q=*/select` reads `union select`.
+                // markers. A closed plain comment is ignored by SQL: drop it whole,
+                // so `union/*&q=*/select` reads `union select`. An unclosed `/*`
+                // stays as it is: it is a shell glob (`/et*/*wd`) as often as SQL.
                 next = i + 2;
                 if s.get(next) == Some(&b'!') {
                     next += 1;
                     while s.get(next).is_some_and(u8::is_ascii_digit) {
                         next += 1;
                     }
+                    versioned = true;
+                    pending = pending.max(1);
+                    None
                 } else if let Some(close) = s
                     .get(next..)
+                    .filter(|_| !unclosed)
                     .and_then(|rest| memchr::memmem::find(rest, b"*/"))
                 {
                     next += close + 2;
+                    pending = pending.max(1);
+                    None
+                } else {
+                    // No `*/` anywhere after here: later searches would fail too.
+                    unclosed = true;
+                    next = i + 1;
+                    Some(b'/')
                 }
-                pending = pending.max(1);
-                None
             }
-            b'*' if s.get(i + 1) == Some(&b'/') => {
+            // The close of a kept comment, or a stray close before a space
+            // (`select*/ 1`); a glob such as `/et*/*wd` keeps its `*/`.
+            b'*' if s.get(i + 1) == Some(&b'/')
+                && (versioned || s.get(i + 2).is_none_or(u8::is_ascii_whitespace)) =>
+            {
                 next = i + 2;
+                versioned = false;
                 pending = pending.max(1);
                 None
             }
@@ -453,6 +472,9 @@ mod tests {
         assert_eq!(norm("UNION/**/SELECT", false), "UNION SELECT");
         assert_eq!(norm("/*!50000union*/ select", false), "union select");
         assert_eq!(norm("union/*&q=*/select", false), "union select");
+        assert_eq!(norm("cat /et*/*wd", false), "cat /et*/*wd");
+        assert_eq!(norm("select*/ 1", false), "select 1");
+        assert_eq!(norm("1 or 1=1/*", false), "1 or 1=1/*");
         assert_eq!(norm("a \t\t b", false), "a b");
         assert_eq!(norm("x%0a%0did", false), "x\nid");
         assert_eq!(norm("..\\..\\windows", false), "../../windows");
