@@ -13,6 +13,8 @@ use secmo_event::Category;
 use std::net::IpAddr;
 
 const HOST: &str = "web1";
+/// The program and pid that log session starts and ends.
+const LOGIND: (&str, Option<u32>) = ("systemd-logind", Some(612));
 
 struct Admin {
     name: &'static str,
@@ -271,22 +273,17 @@ impl Syslog {
         match s.phase {
             Phase::Typo => {
                 note(&mut self.admins[a].fails, now);
-                self.msg.push_str("Failed password for ");
-                self.msg.push_str(name);
-                self.from(s.ip, s.port);
-                self.msg.push_str(" ssh2");
+                self.ssh_auth("Failed password for ", name, s.ip, s.port);
                 s.phase = Phase::Accept;
                 gap = rng.range_i(3_000, 9_000);
             }
             Phase::Accept => {
-                self.msg.push_str(if s.password {
+                let verdict = if s.password {
                     "Accepted password for "
                 } else {
                     "Accepted publickey for "
-                });
-                self.msg.push_str(name);
-                self.from(s.ip, s.port);
-                self.msg.push_str(" ssh2");
+                };
+                self.ssh_auth(verdict, name, s.ip, s.port);
                 if !s.password {
                     self.msg.push_str(": ED25519 SHA256:");
                     const B64: &[u8] =
@@ -308,8 +305,7 @@ impl Syslog {
                 s.phase = Phase::Logind;
             }
             Phase::Logind => {
-                program = "systemd-logind";
-                pid = Some(612);
+                (program, pid) = LOGIND;
                 self.msg.push_str("New session ");
                 push_u64(&mut self.msg, u64::from(s.session));
                 self.msg.push_str(" of user ");
@@ -332,31 +328,28 @@ impl Syslog {
                     s.sub = 3;
                 }
                 let tty = 0;
+                (program, pid) = if s.sub_kind < 2 {
+                    ("sudo", None)
+                } else {
+                    ("su", Some(s.pid + 7))
+                };
                 match (s.sub_kind, s.sub) {
                     // sudo: command, session opened, session closed.
                     (0, 3) => {
-                        program = "sudo";
-                        pid = None;
                         self.sudo_line(name, tty, "", COMMANDS[usize::from(s.cmd)]);
                     }
                     (0, 2) => {
-                        program = "sudo";
-                        pid = None;
                         self.msg.push_str(
                             "pam_unix(sudo:session): session opened for user root(uid=0) by ",
                         );
                         self.user_uid(name, uid);
                     }
                     (0, _) => {
-                        program = "sudo";
-                        pid = None;
                         self.msg
                             .push_str("pam_unix(sudo:session): session closed for user root");
                     }
                     // A mistyped sudo password, then the retry succeeds later.
                     (1, 3) => {
-                        program = "sudo";
-                        pid = None;
                         self.msg
                             .push_str("pam_unix(sudo:auth): authentication failure; logname=");
                         self.msg.push_str(name);
@@ -368,8 +361,6 @@ impl Syslog {
                         self.msg.push_str(name);
                     }
                     (1, 2) => {
-                        program = "sudo";
-                        pid = None;
                         self.sudo_line(
                             name,
                             tty,
@@ -378,29 +369,21 @@ impl Syslog {
                         );
                     }
                     (1, _) => {
-                        program = "sudo";
-                        pid = None;
                         self.sudo_line(name, tty, "", COMMANDS[usize::from(s.cmd)]);
                     }
                     // su to root.
                     (_, 3) => {
-                        program = "su";
-                        pid = Some(s.pid + 7);
                         self.msg.push_str("(to root) ");
                         self.msg.push_str(name);
                         self.msg.push_str(" on pts/0");
                     }
                     (_, 2) => {
-                        program = "su";
-                        pid = Some(s.pid + 7);
                         self.msg.push_str(
                             "pam_unix(su-l:session): session opened for user root(uid=0) by ",
                         );
                         self.user_uid(name, uid);
                     }
                     (_, _) => {
-                        program = "su";
-                        pid = Some(s.pid + 7);
                         self.msg
                             .push_str("pam_unix(su-l:session): session closed for user root");
                     }
@@ -414,9 +397,7 @@ impl Syslog {
             }
             Phase::Disconnect => {
                 self.msg.push_str("Received disconnect from ");
-                push_ip(&mut self.msg, s.ip);
-                self.msg.push_str(" port ");
-                push_u64(&mut self.msg, u64::from(s.port));
+                self.ip_port(s.ip, s.port);
                 self.msg.push_str(":11: disconnected by user");
                 s.phase = Phase::Closed;
             }
@@ -427,8 +408,7 @@ impl Syslog {
                 s.phase = Phase::LoggedOut;
             }
             Phase::LoggedOut => {
-                program = "systemd-logind";
-                pid = Some(612);
+                (program, pid) = LOGIND;
                 self.msg.push_str("Session ");
                 push_u64(&mut self.msg, u64::from(s.session));
                 self.msg
@@ -436,8 +416,7 @@ impl Syslog {
                 s.phase = Phase::Removed;
             }
             Phase::Removed => {
-                program = "systemd-logind";
-                pid = Some(612);
+                (program, pid) = LOGIND;
                 self.msg.push_str("Removed session ");
                 push_u64(&mut self.msg, u64::from(s.session));
                 self.msg.push('.');
@@ -451,8 +430,20 @@ impl Syslog {
         true
     }
 
+    /// `<verdict><user> from <ip> port <port> ssh2`: sshd's line for a password or key check.
+    fn ssh_auth(&mut self, verdict: &str, user: &str, ip: IpAddr, port: u16) {
+        self.msg.push_str(verdict);
+        self.msg.push_str(user);
+        self.from(ip, port);
+        self.msg.push_str(" ssh2");
+    }
+
     fn from(&mut self, ip: IpAddr, port: u16) {
         self.msg.push_str(" from ");
+        self.ip_port(ip, port);
+    }
+
+    fn ip_port(&mut self, ip: IpAddr, port: u16) {
         push_ip(&mut self.msg, ip);
         self.msg.push_str(" port ");
         push_u64(&mut self.msg, u64::from(port));
@@ -519,17 +510,12 @@ impl Syslog {
         if last && b.success && b.sub == 0 {
             let name = if root { "root" } else { "admin" };
             compromised_user = Some(name);
-            self.msg.push_str("Accepted password for ");
-            self.msg.push_str(name);
-            self.from(b.ip, b.port);
-            self.msg.push_str(" ssh2");
+            self.ssh_auth("Accepted password for ", name, b.ip, b.port);
             b.attempts_left = 0;
         } else if root {
             match b.sub {
                 0 => {
-                    self.msg.push_str("Failed password for root");
-                    self.from(b.ip, b.port);
-                    self.msg.push_str(" ssh2");
+                    self.ssh_auth("Failed password for ", "root", b.ip, b.port);
                     b.attempts_left = b.attempts_left.saturating_sub(1);
                     b.in_conn -= 1;
                     if b.in_conn == 0 {
@@ -546,9 +532,7 @@ impl Syslog {
                 }
                 _ => {
                     self.msg.push_str("Disconnecting authenticating user root ");
-                    push_ip(&mut self.msg, b.ip);
-                    self.msg.push_str(" port ");
-                    push_u64(&mut self.msg, u64::from(b.port));
+                    self.ip_port(b.ip, b.port);
                     self.msg
                         .push_str(": Too many authentication failures [preauth]");
                     b.sub = 0;
@@ -564,10 +548,7 @@ impl Syslog {
                     next_gap = rng.range_i(100, 2_000);
                 }
                 1 => {
-                    self.msg.push_str("Failed password for invalid user ");
-                    self.msg.push_str(user);
-                    self.from(b.ip, b.port);
-                    self.msg.push_str(" ssh2");
+                    self.ssh_auth("Failed password for invalid user ", user, b.ip, b.port);
                     b.attempts_left = b.attempts_left.saturating_sub(1);
                     b.sub = 2;
                     next_gap = rng.range_i(5, 400);
@@ -576,9 +557,7 @@ impl Syslog {
                     self.msg.push_str("Connection closed by invalid user ");
                     self.msg.push_str(user);
                     self.msg.push(' ');
-                    push_ip(&mut self.msg, b.ip);
-                    self.msg.push_str(" port ");
-                    push_u64(&mut self.msg, u64::from(b.port));
+                    self.ip_port(b.ip, b.port);
                     self.msg.push_str(" [preauth]");
                     b.sub = 0;
                     b.in_conn = 0;
