@@ -36,6 +36,7 @@ const fn dirty_table(plus: bool) -> [bool; 256] {
     t[0x7f] = true;
     t[0xc0] = true;
     t[0xc1] = true;
+    t[0xc2] = true;
     t[0xe2] = true;
     t[0xef] = true;
     t[b'+' as usize] = plus;
@@ -302,6 +303,25 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
                 next = i + 3;
                 None
             }
+            // Typographic quotes and the acute accent: Windows "best fit"
+            // code-page conversion turns them into ASCII quotes inside the
+            // database driver, so `1’ OR ’1’=’1` works as an injection.
+            0xe2 if s.get(i + 1) == Some(&0x80)
+                && s.get(i + 2).is_some_and(|b| matches!(b, 0x98..=0x9b)) =>
+            {
+                next = i + 3;
+                Some(b'\'')
+            }
+            0xe2 if s.get(i + 1) == Some(&0x80)
+                && s.get(i + 2).is_some_and(|b| matches!(b, 0x9c..=0x9f)) =>
+            {
+                next = i + 3;
+                Some(b'"')
+            }
+            0xc2 if s.get(i + 1) == Some(&0xb4) => {
+                next = i + 2;
+                Some(b'\'')
+            }
             0xef if matches!(
                 (s.get(i + 1), s.get(i + 2)),
                 (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbd))
@@ -474,6 +494,10 @@ mod tests {
         assert_eq!(norm("union/*&q=*/select", false), "union select");
         assert_eq!(norm("cat /et*/*wd", false), "cat /et*/*wd");
         assert_eq!(norm("select*/ 1", false), "select 1");
+        assert_eq!(
+            norm("1%E2%80%99 OR %E2%80%9C1%E2%80%9D=%C2%B4x", false),
+            "1' OR \"1\"=\'x"
+        );
         assert_eq!(norm("1 or 1=1/*", false), "1 or 1=1/*");
         assert_eq!(norm("a \t\t b", false), "a b");
         assert_eq!(norm("x%0a%0did", false), "x\nid");
