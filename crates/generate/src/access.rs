@@ -14,12 +14,11 @@ use crate::text::{
     push_clf_time, push_form_encoded, push_ip, push_nginx_escaped, push_pad, push_u64,
 };
 use crate::window::{NEVER, note, room};
-use crate::{Ctx, GenOptions, Truth};
+use crate::{Ctx, GenOptions, MB, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
 
 const SITE: &str = "https://shop.example.com";
-const MB: u64 = 1_000_000;
 
 const BROWSERS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
@@ -521,6 +520,12 @@ fn push_page(out: &mut String, page: Page) {
     }
 }
 
+/// The absolute URL of a page on the site, as a referer names it.
+fn push_site_url(out: &mut String, page: Page) {
+    out.push_str(SITE);
+    push_page(out, page);
+}
+
 fn random_page(rng: &mut Rng, logged_in: bool) -> Page {
     match rng.weighted(&[
         8,
@@ -986,8 +991,7 @@ impl Access {
         if s.assets_left > 0 {
             // A sub-request of the current page: asset, XHR or beacon.
             s.assets_left -= 1;
-            self.referer.push_str(SITE);
-            push_page(&mut self.referer, s.page);
+            push_site_url(&mut self.referer, s.page);
             let r = rng.below(100);
             if r < 20 {
                 match s.page {
@@ -1077,8 +1081,7 @@ impl Access {
             push_page(&mut self.target, s.page);
             match s.prev {
                 Some(p) => {
-                    self.referer.push_str(SITE);
-                    push_page(&mut self.referer, p);
+                    push_site_url(&mut self.referer, p);
                 }
                 None => self.referer.push_str(REFERRERS[usize::from(s.landing_ref)]),
             }
@@ -1289,13 +1292,7 @@ impl Access {
                 if status != 200 {
                     bytes = rng.range(150, 600);
                 }
-                match sig {
-                    Sig::Sqli => Category::Sqli,
-                    Sig::Xss => Category::Xss,
-                    Sig::Traversal => Category::PathTraversal,
-                    Sig::Cmd => Category::CommandInjection,
-                    Sig::Log4shell => Category::Log4shell,
-                }
+                sig.category()
             }
             Camp::Scanner(t) => {
                 self.scanner_request(rng, t, c.step, c.var);
@@ -1458,13 +1455,7 @@ impl Access {
     }
 
     fn signature_request(&mut self, rng: &mut Rng, sig: Sig, attacker: &str) {
-        self.raw.clear();
-        payloads::fill(
-            rng.pick(payloads::templates(sig)),
-            rng,
-            attacker,
-            &mut self.raw,
-        );
+        payloads::random(sig, rng, attacker, &mut self.raw);
         let enc = rng.pick(payloads::encodings(sig));
         // Where the payload goes: 0 query, 1 path, 2 User-Agent, 3 Referer.
         let place = match sig {
@@ -1607,8 +1598,7 @@ impl Access {
             v.assets_left -= 1;
             let (path, lo, hi) = rng.pick(CSS_JS);
             self.target.push_str(path);
-            self.referer.push_str(SITE);
-            push_page(&mut self.referer, v.page);
+            push_site_url(&mut self.referer, v.page);
             status = 200;
             bytes = rng.range(lo, hi);
             next = if v.assets_left > 0 {
@@ -1629,8 +1619,7 @@ impl Access {
                     ][usize::from(v.referer) % 3],
                 );
             } else {
-                self.referer.push_str(SITE);
-                push_page(&mut self.referer, v.page);
+                push_site_url(&mut self.referer, v.page);
                 let p = random_page(rng, false);
                 v.page = if p == Page::Login { Page::Home } else { p };
             }

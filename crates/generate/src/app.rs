@@ -12,11 +12,9 @@ use crate::text::{
     push_csv_field, push_ip, push_iso_millis, push_iso_secs, push_json_escaped, push_u64,
 };
 use crate::window::{NEVER, note, room};
-use crate::{Ctx, GenOptions, OutputFormat, Truth};
+use crate::{Ctx, GenOptions, MB, OutputFormat, Truth};
 use secmo_event::Category;
 use std::net::IpAddr;
-
-const MB: u64 = 1_000_000;
 
 pub const CSV_HEADER: &str = "timestamp,ip,user,action,method,path,status,bytes,user_agent";
 
@@ -573,13 +571,7 @@ impl App {
                 }
             }
             Camp::Sig(sig) => {
-                self.raw.clear();
-                payloads::fill(
-                    rng.pick(payloads::templates(sig)),
-                    rng,
-                    &attacker,
-                    &mut self.raw,
-                );
+                payloads::random(sig, rng, &attacker, &mut self.raw);
                 let enc = rng.pick(&[Enc::Plain, Enc::Percent, Enc::Plus, Enc::MixedCase]);
                 self.path.push_str(if sig == Sig::Sqli {
                     "/orders?id="
@@ -595,15 +587,14 @@ impl App {
                     &mut self.path,
                 );
                 status = rng.pick(&[200, 200, 400, 500]);
-                let cat = if sig == Sig::Sqli {
-                    Category::Sqli
-                } else {
-                    Category::Xss
-                };
                 // Probing is not a logged-in action: a plain request, no account.
                 user = "-";
                 label_user = false;
-                (Action::HttpRequest, cat, rng.range_i(1_000, 8_000))
+                (
+                    Action::HttpRequest,
+                    sig.category(),
+                    rng.range_i(1_000, 8_000),
+                )
             }
         };
         // A session-abuse cycle counts once, at its logout.

@@ -246,6 +246,9 @@ pub fn write_labels<W: std::io::Write>(mut w: W, labels: &[Label]) -> std::io::R
     Ok(())
 }
 
+/// Bytes in a (decimal) megabyte, for transfer sizes.
+pub(crate) const MB: u64 = 1_000_000;
+
 /// What a format's world hands back for a line: its category, attacker and user.
 pub(crate) struct Truth {
     pub category: Category,

@@ -9,6 +9,7 @@ use crate::rng::Rng;
 use crate::text::{
     push_form_encoded, push_minimal_encoded, push_percent_all, push_percent_u, push_u64,
 };
+use secmo_event::Category;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sig {
@@ -17,6 +18,19 @@ pub enum Sig {
     Traversal,
     Cmd,
     Log4shell,
+}
+
+impl Sig {
+    /// The label of a line that carries this kind of payload.
+    pub fn category(self) -> Category {
+        match self {
+            Sig::Sqli => Category::Sqli,
+            Sig::Xss => Category::Xss,
+            Sig::Traversal => Category::PathTraversal,
+            Sig::Cmd => Category::CommandInjection,
+            Sig::Log4shell => Category::Log4shell,
+        }
+    }
 }
 
 pub const SQLI: &[&str] = &[
@@ -143,6 +157,13 @@ fn push_hex(out: &mut String, rng: &mut Rng, n: usize) {
     for _ in 0..n {
         out.push(char::from(H[rng.below(16) as usize]));
     }
+}
+
+/// Replace `out` with one of this kind's templates, filled in.
+pub fn random(sig: Sig, rng: &mut Rng, attacker: &str, out: &mut String) {
+    out.clear();
+    let template = rng.pick(templates(sig));
+    fill(template, rng, attacker, out);
 }
 
 /// Fill a template's placeholders into `out`.
