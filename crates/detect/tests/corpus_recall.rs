@@ -157,8 +157,8 @@ fn recall(r: &Rules, file: &'static str, want: Category, in_user_agent: bool) ->
 /// glob/quote obfuscation; nemesida's command-injection file mixes in Log4Shell
 /// payloads, which are flagged as `log4shell`, not `command_injection`.
 const RECALL: &[(&str, Category, bool, f64)] = &[
-    ("web-attacks/sqli.txt", Category::Sqli, false, 0.79),
-    ("web-attacks/xss.txt", Category::Xss, false, 0.81),
+    ("web-attacks/sqli.txt", Category::Sqli, false, 0.81),
+    ("web-attacks/xss.txt", Category::Xss, false, 0.84),
     (
         "web-attacks/path-traversal.txt",
         Category::PathTraversal,
