@@ -8,7 +8,7 @@
 
 use crate::net;
 use crate::payloads::{self, Sig};
-use crate::rng::Rng;
+use crate::rng::{Deck, Rng};
 use crate::sched::{Sched, campaign_gap};
 use crate::text::{
     push_clf_time, push_form_encoded, push_ip, push_nginx_escaped, push_pad, push_u64,
@@ -526,6 +526,11 @@ fn push_site_url(out: &mut String, page: Page) {
     push_page(out, page);
 }
 
+/// Size of a short error page (4xx/5xx body).
+fn error_body_bytes(rng: &mut Rng) -> u64 {
+    rng.range(150, 600)
+}
+
 fn random_page(rng: &mut Rng, logged_in: bool) -> Page {
     match rng.weighted(&[
         8,
@@ -676,6 +681,25 @@ enum Camp {
     Exfil,
 }
 
+/// Every kind of campaign once per round (scanners three times, each a different tool).
+const ROUND: &[Camp] = &[
+    Camp::Sig(Sig::Sqli),
+    Camp::Sig(Sig::Xss),
+    Camp::Sig(Sig::Traversal),
+    Camp::Sig(Sig::Cmd),
+    Camp::Sig(Sig::Log4shell),
+    Camp::Scanner(0),
+    Camp::Scanner(0),
+    Camp::Scanner(0),
+    Camp::Sensitive,
+    Camp::Brute,
+    Camp::Flood,
+    Camp::NotFound,
+    Camp::Scrape,
+    Camp::ErrorBurst,
+    Camp::Exfil,
+];
+
 struct Campaign {
     camp: Camp,
     ip: IpAddr,
@@ -729,7 +753,7 @@ pub struct Access {
     start: i64,
     base_rate: f64,
     attack_rate: f64,
-    rotation: Vec<Camp>,
+    rotation: Deck<Camp>,
     tool_turn: u8,
     viral_post: u8,
     // Reused per-line buffers.
@@ -785,7 +809,7 @@ impl Access {
             start,
             base_rate,
             attack_rate: opts.attack_rate(),
-            rotation: Vec::new(),
+            rotation: Deck::new(ROUND.to_vec()),
             tool_turn: 0,
             viral_post: 0,
             target: String::with_capacity(256),
@@ -1215,29 +1239,7 @@ impl Access {
     }
 
     fn next_campaign(&mut self, rng: &mut Rng) -> Campaign {
-        if self.rotation.is_empty() {
-            // Every kind once per round, in a shuffled order.
-            let mut round = vec![
-                Camp::Sig(Sig::Sqli),
-                Camp::Sig(Sig::Xss),
-                Camp::Sig(Sig::Traversal),
-                Camp::Sig(Sig::Cmd),
-                Camp::Sig(Sig::Log4shell),
-                Camp::Scanner(0),
-                Camp::Scanner(0),
-                Camp::Scanner(0),
-                Camp::Sensitive,
-                Camp::Brute,
-                Camp::Flood,
-                Camp::NotFound,
-                Camp::Scrape,
-                Camp::ErrorBurst,
-                Camp::Exfil,
-            ];
-            rng.shuffle(&mut round);
-            self.rotation = round;
-        }
-        let mut camp = self.rotation.pop().unwrap_or(Camp::Sig(Sig::Sqli));
+        let mut camp = self.rotation.deal(rng).unwrap_or(Camp::Sig(Sig::Sqli));
         if let Camp::Scanner(_) = camp {
             camp = Camp::Scanner(self.tool_turn % TOOLS.len() as u8);
             self.tool_turn = self.tool_turn.wrapping_add(1);
@@ -1290,7 +1292,7 @@ impl Access {
                 self.signature_request(rng, sig, &attacker);
                 status = rng.pick(&[200, 200, 200, 400, 403, 404, 500]);
                 if status != 200 {
-                    bytes = rng.range(150, 600);
+                    bytes = error_body_bytes(rng);
                 }
                 sig.category()
             }
@@ -1317,7 +1319,7 @@ impl Access {
                 bytes = if status == 200 {
                     rng.range(300, 60_000)
                 } else {
-                    rng.range(150, 600)
+                    error_body_bytes(rng)
                 };
                 Category::Scanner
             }
@@ -1328,7 +1330,7 @@ impl Access {
                 bytes = if status == 200 {
                     rng.range(200, 4_000)
                 } else {
-                    rng.range(150, 600)
+                    error_body_bytes(rng)
                 };
                 Category::SensitiveFile
             }
@@ -1376,7 +1378,7 @@ impl Access {
                 self.target
                     .push_str(EXT[(c.step as usize * 3 + c.var as usize) % EXT.len()]);
                 status = 404;
-                bytes = rng.range(150, 600);
+                bytes = error_body_bytes(rng);
                 Category::Scanner
             }
             Camp::Scrape => {

@@ -6,7 +6,7 @@
 
 use crate::net;
 use crate::payloads::{self, Enc, Sig};
-use crate::rng::Rng;
+use crate::rng::{Deck, Rng};
 use crate::sched::{Sched, campaign_gap};
 use crate::text::{
     push_csv_field, push_ip, push_iso_millis, push_iso_secs, push_json_escaped, push_u64,
@@ -181,7 +181,7 @@ pub struct App {
     clients: Vec<Client>,
     rate: f64,
     attack_rate: f64,
-    rotation: Vec<Camp>,
+    rotation: Deck<Camp>,
     path: String,
     raw: String,
     scratch: String,
@@ -218,6 +218,23 @@ impl App {
                 }
             })
             .collect();
+        let csv = opts.format == OutputFormat::Csv;
+        let mut round = vec![
+            Camp::Brute,
+            Camp::Brute,
+            Camp::Flood,
+            Camp::SessionAbuse,
+            Camp::BotLoop,
+        ];
+        if csv {
+            round.extend([
+                Camp::Sig(Sig::Sqli),
+                Camp::Sig(Sig::Sqli),
+                Camp::Sig(Sig::Xss),
+            ]);
+        } else {
+            round.push(Camp::Upload);
+        }
         let mut sched = Sched::new();
         let start = opts.start_ms;
         sched.push(start, Task::Arrivals);
@@ -226,14 +243,14 @@ impl App {
             sched.push(start + rng.range_i(20_000, 120_000), Task::Planner);
         }
         App {
-            csv: opts.format == OutputFormat::Csv,
-            header_pending: opts.format == OutputFormat::Csv,
+            csv,
+            header_pending: csv,
             sched,
             users,
             clients,
             rate,
             attack_rate,
-            rotation: Vec::new(),
+            rotation: Deck::new(round),
             path: String::with_capacity(256),
             raw: String::with_capacity(256),
             scratch: String::with_capacity(256),
@@ -393,27 +410,7 @@ impl App {
     }
 
     fn new_campaign(&mut self, rng: &mut Rng) -> Campaign {
-        if self.rotation.is_empty() {
-            let mut round = vec![
-                Camp::Brute,
-                Camp::Brute,
-                Camp::Flood,
-                Camp::SessionAbuse,
-                Camp::BotLoop,
-            ];
-            if self.csv {
-                round.extend([
-                    Camp::Sig(Sig::Sqli),
-                    Camp::Sig(Sig::Sqli),
-                    Camp::Sig(Sig::Xss),
-                ]);
-            } else {
-                round.push(Camp::Upload);
-            }
-            rng.shuffle(&mut round);
-            self.rotation = round;
-        }
-        let camp = self.rotation.pop().unwrap_or(Camp::Brute);
+        let camp = self.rotation.deal(rng).unwrap_or(Camp::Brute);
         // The account the attack uses: one not in a benign session now.
         let mut user = 0;
         for _ in 0..16 {

@@ -90,6 +90,31 @@ impl Rng {
     }
 }
 
+/// Kinds dealt in rounds: each round deals every entry of `round` once, in
+/// a fresh random order, so every kind turns up in every stretch of output.
+pub struct Deck<T> {
+    round: Vec<T>,
+    left: Vec<T>,
+}
+
+impl<T: Clone> Deck<T> {
+    pub fn new(round: Vec<T>) -> Self {
+        Deck {
+            round,
+            left: Vec::new(),
+        }
+    }
+
+    /// The next kind; `None` only when the round is empty.
+    pub fn deal(&mut self, rng: &mut Rng) -> Option<T> {
+        if self.left.is_empty() {
+            self.left.clone_from(&self.round);
+            rng.shuffle(&mut self.left);
+        }
+        self.left.pop()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +135,17 @@ mod tests {
         let mut c = Rng::new(3);
         let mean = (0..10_000).map(|_| c.exp_ms(100.0)).sum::<i64>() as f64 / 10_000.0;
         assert!((80.0..120.0).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn a_deck_deals_each_entry_once_per_round() {
+        let mut rng = Rng::new(9);
+        let mut deck = Deck::new(vec![1, 2, 2, 3]);
+        for _ in 0..5 {
+            let mut round: Vec<i32> = (0..4).filter_map(|_| deck.deal(&mut rng)).collect();
+            round.sort_unstable();
+            assert_eq!(round, [1, 2, 2, 3]);
+        }
+        assert_eq!(Deck::<u8>::new(Vec::new()).deal(&mut rng), None);
     }
 }

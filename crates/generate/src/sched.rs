@@ -92,4 +92,15 @@ mod tests {
         assert_eq!(s.pop(), None);
         assert_eq!(s.len(), 0);
     }
+
+    #[test]
+    fn next_moves_the_clock_and_refills_an_empty_queue() {
+        let mut s = Sched::new();
+        let mut now = 100;
+        s.push(250, 'a');
+        assert_eq!(s.next(&mut now, || 'z'), (250, 'a'));
+        assert_eq!(now, 250);
+        assert_eq!(s.next(&mut now, || 'z'), (1250, 'z'));
+        assert_eq!(now, 1250);
+    }
 }
