@@ -1,6 +1,6 @@
 //! Signature matcher throughput over http events: benign lines taken from the
 //! corpus access logs (or a built-in sample when the corpus is absent) and a
-//! mix with attack payloads. Reports events/s.
+//! mix with attack payloads, and optionally a generated log. Reports events/s.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use secmo_detect::RuleSet;
@@ -128,7 +128,17 @@ fn bench(c: &mut Criterion) {
             mixed.insert((i * 19) % mixed.len().max(1), copy);
         }
     }
-    for (name, reqs) in [("benign", &benign), ("mixed_5pct_attacks", &mixed)] {
+    // `secmo generate` output (or any access log) named by SECMO_MATCHER_LOG:
+    // the request mix the whole program is measured on.
+    let generated: Vec<Request> = std::env::var_os("SECMO_MATCHER_LOG")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|t| t.lines().take(200_000).filter_map(parse_access).collect())
+        .unwrap_or_default();
+    let mut sets = vec![("benign", &benign), ("mixed_5pct_attacks", &mixed)];
+    if !generated.is_empty() {
+        sets.push(("generated", &generated));
+    }
+    for (name, reqs) in sets {
         let events: Vec<Event> = reqs.iter().map(event).collect();
         let mut g = c.benchmark_group("matcher");
         g.throughput(Throughput::Elements(events.len() as u64));

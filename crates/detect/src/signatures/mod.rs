@@ -47,12 +47,13 @@ struct Memo {
     hits: Vec<u32>,
 }
 
-/// Web traffic asks for the same URLs, from the same clients and referrers,
-/// over and over: a scan's slot hits depend only on the field's raw text, so
-/// they are remembered per text instead of normalising and scanning again.
-/// Free text rarely repeats.
+/// Web traffic comes from the same clients and referrers over and over: a
+/// scan's slot hits depend only on the field's raw text, so they are
+/// remembered per text instead of normalising and scanning again. Request
+/// targets are too many and too varied: remembering them thrashes the table
+/// (measured slower than scanning); free text rarely repeats.
 fn memoised(f: Field) -> bool {
-    f != Field::Message
+    !matches!(f, Field::Message | Field::Url)
 }
 
 /// Entries in the memo table (a power of two); bounds its memory with [`MAX_MEMO_KEY`].
