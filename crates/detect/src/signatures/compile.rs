@@ -107,6 +107,8 @@ pub(super) struct Item {
 pub(super) struct Slot {
     /// The item this slot belongs to (its gate), and that item's rule.
     pub item: u32,
+    /// The selection ([`Selection::id`]) holding that item.
+    pub sel: u32,
     pub rule: u32,
     /// A `url.path` test, scanned as the front of the `url.original` text.
     pub in_path: bool,
@@ -125,6 +127,11 @@ pub(super) struct FieldAutomaton {
 /// A selection: any of the alternatives, each an AND of items. `{}` is `[[]]`: true.
 pub(super) struct Selection {
     pub alts: Vec<Vec<u32>>,
+    /// Index among all rules' selections, for per-event hit stamps.
+    pub id: u32,
+    /// Every alternative has an item that is false unless the automaton hit one
+    /// of its slots: with no slot of this selection hit, the selection is false.
+    pub gated: bool,
 }
 
 pub(super) struct Rule {
@@ -145,6 +152,8 @@ pub(super) struct Tables {
     pub rules: Vec<Rule>,
     /// Per event kind: bit mask of fields whose automaton some rule of that kind uses.
     pub kind_fields: Vec<u32>,
+    /// Number of selections over all rules.
+    pub n_sels: usize,
     /// Evaluate every rule and open every regex gate (tests: gates must not change results).
     pub exhaustive: bool,
 }
@@ -164,6 +173,8 @@ struct Builder {
     slots: Vec<Slot>,
     fields: BTreeMap<Field, FieldPatterns>,
     kind_fields: Vec<u32>,
+    /// The selection whose items are being compiled; the next one's id after `rule`.
+    sel: u32,
 }
 
 pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
@@ -199,6 +210,7 @@ pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
         automata,
         rules,
         kind_fields: b.kind_fields,
+        n_sels: b.sel as usize,
         exhaustive: false,
     })
 }
@@ -231,6 +243,7 @@ impl Builder {
                 SelectionDoc::AnyOf(v) => v,
             };
             let mut alts = Vec::with_capacity(maps.len());
+            let sel_id = self.sel;
             for map in maps {
                 let mut alt = Vec::with_capacity(map.len());
                 // Literal tests first: a regex beside one needs no gate of its own,
@@ -251,7 +264,19 @@ impl Builder {
                 self.sibling_gated = false;
                 alts.push(alt);
             }
-            sels.push(Selection { alts });
+            let gated = alts.iter().all(|alt: &Vec<u32>| {
+                alt.iter().any(|&i| {
+                    self.items
+                        .get(i as usize)
+                        .is_some_and(|it| it.test.is_gated())
+                })
+            });
+            sels.push(Selection {
+                alts,
+                id: sel_id,
+                gated,
+            });
+            self.sel += 1;
         }
         let cond = condition::parse(&doc.detection.condition, &names)
             .map_err(|e| RuleError::invalid(id, e))?;
@@ -323,6 +348,7 @@ impl Builder {
         }
         self.slots.push(Slot {
             item: self.items.len() as u32,
+            sel: self.sel,
             in_path,
             rule,
             pos,

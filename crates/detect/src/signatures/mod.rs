@@ -141,6 +141,8 @@ struct State {
     item_val: Vec<bool>,
     /// Per item: some slot of it hit in this event.
     gate: Vec<u32>,
+    /// Per selection: some slot of it hit in this event.
+    sel: Vec<u32>,
     detect: Vec<u32>,
     detect_val: Vec<bool>,
 }
@@ -281,6 +283,9 @@ impl State {
             self.item_val.resize(t.items.len(), false);
             self.gate.resize(t.items.len(), 0);
         }
+        if self.sel.len() < t.n_sels {
+            self.sel.resize(t.n_sels, 0);
+        }
         if self.detect.len() < 2 * N_FIELDS {
             self.detect.resize(2 * N_FIELDS, 0);
             self.detect_val.resize(2 * N_FIELDS, false);
@@ -291,6 +296,7 @@ impl State {
             self.rule.fill(0);
             self.item.fill(0);
             self.gate.fill(0);
+            self.sel.fill(0);
             self.detect.fill(0);
             self.epoch = 1;
         }
@@ -307,6 +313,9 @@ impl State {
             *r = self.epoch;
         }
         if let Some(g) = self.gate.get_mut(slot.item as usize) {
+            *g = self.epoch;
+        }
+        if let Some(g) = self.sel.get_mut(slot.sel as usize) {
             *g = self.epoch;
         }
     }
@@ -552,6 +561,12 @@ impl Ctx<'_, '_, '_, '_> {
         let Some(sel) = rule.sels.get(s) else {
             return false;
         };
+        if sel.gated
+            && !self.t.exhaustive
+            && self.state.sel.get(sel.id as usize) != Some(&self.state.epoch)
+        {
+            return false;
+        }
         sel.alts.iter().any(|alt| alt.iter().all(|&i| self.item(i)))
     }
 
