@@ -508,7 +508,11 @@ fn timeline(t: &Timeline, width: usize, st: &Style, out: &mut dyn Write) -> io::
     let errors: Vec<u64> = t.buckets.iter().map(|b| b.http_errors).collect();
     let max = events.iter().copied().max().unwrap_or(0);
     let max_errors = errors.iter().copied().max().unwrap_or(0);
-    let room = width.saturating_sub(4 + LABEL).max(10);
+    // Up to 100 buckets (the most a timeline has) stay on one line rather than wrap a short tail.
+    let room = width
+        .saturating_sub(4 + LABEL)
+        .max(10)
+        .max(t.buckets.len().min(100));
     for (i, (ev, er)) in events.chunks(room).zip(errors.chunks(room)).enumerate() {
         let (l1, l2) = if i == 0 {
             ("events", "errors")
