@@ -24,6 +24,16 @@ const LAST_EVIDENCE: usize = 2;
 /// Longest raw line kept as evidence; longer ones are cut on a character boundary.
 pub const MAX_EVIDENCE_BYTES: usize = 4096;
 
+/// Cut evidence sorted in line order to what one alert keeps: the first
+/// [`FIRST_EVIDENCE`] lines and the last [`LAST_EVIDENCE`]. Used when alerts
+/// about the same attacker from separate streams are merged.
+pub fn keep_first_and_last_evidence(evidence: &mut Vec<Evidence>) {
+    let keep = FIRST_EVIDENCE + LAST_EVIDENCE;
+    if evidence.len() > keep {
+        evidence.drain(FIRST_EVIDENCE..evidence.len() - LAST_EVIDENCE);
+    }
+}
+
 /// Who an alert is about, borrowed from an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttackerRef<'a> {

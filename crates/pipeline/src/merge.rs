@@ -1,9 +1,8 @@
 //! Alerts from separate streams about the same rule and attacker become one.
 
 use secmo_detect::Alert;
+use secmo_detect::alerts::keep_first_and_last_evidence;
 use secmo_event::parse_rfc3339;
-
-const MAX_EVIDENCE: usize = 5;
 
 fn ms(t: &Option<String>) -> Option<i64> {
     t.as_deref().and_then(parse_rfc3339).map(|(ms, _)| ms)
@@ -35,12 +34,7 @@ pub fn merge_alerts(alerts: Vec<Alert>) -> Vec<Alert> {
                 m.evidence.extend(a.evidence);
                 m.evidence.sort_by_key(|e| (e.input, e.line));
                 m.evidence.dedup_by_key(|e| (e.input, e.line));
-                if m.evidence.len() > MAX_EVIDENCE {
-                    // Keep the first lines and the latest one.
-                    let last = m.evidence.pop();
-                    m.evidence.truncate(MAX_EVIDENCE - 1);
-                    m.evidence.extend(last);
-                }
+                keep_first_and_last_evidence(&mut m.evidence);
             }
             None => {
                 index.insert(key, out.len());
@@ -151,5 +145,27 @@ mod tests {
             vec![2, 9]
         );
         assert_eq!(merged[2].user.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn merged_evidence_keeps_the_first_three_and_last_two_lines() {
+        let parts: Vec<Alert> = (1..=7)
+            .map(|line| {
+                alert(
+                    "r",
+                    Severity::High,
+                    Some("192.0.2.9"),
+                    None,
+                    1,
+                    "2024-01-01T00:00:00Z",
+                    line,
+                )
+            })
+            .collect();
+        let merged = merge_alerts(parts);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].count, 7);
+        let lines: Vec<u64> = merged[0].evidence.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![1, 2, 3, 6, 7]);
     }
 }
