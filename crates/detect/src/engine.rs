@@ -4,7 +4,7 @@
 
 use crate::alerts::AlertBook;
 use crate::analytics::Analytics;
-use crate::report::{InputSummary, Report, ThreatLevel};
+use crate::report::{Alert, InputSummary, Report, ThreatLevel};
 use crate::rules::{RuleError, RuleMeta, RuleSet};
 use crate::signatures::{Hit, Matcher, Scratch};
 use crate::windows::Windows;
@@ -148,17 +148,26 @@ impl Engine {
 
     /// Close every window and build the report.
     pub fn finish(mut self, inputs: Vec<InputSummary>) -> Report {
-        self.windows.finish(&mut self.alerts);
-        let alerts = self.alerts.into_alerts(&self.detector.meta);
+        let analytics = std::mem::take(&mut self.analytics).finish();
+        let (first_ts, last_ts) = self.period();
+        let rules_loaded = self.detector.meta.len();
+        let alerts = self.finish_alerts();
         Report {
             threat_level: ThreatLevel::of(&alerts),
-            period_start: self.first_ts.map(format_rfc3339),
-            period_end: self.last_ts.map(format_rfc3339),
-            rules_loaded: self.detector.meta.len(),
+            period_start: first_ts.map(format_rfc3339),
+            period_end: last_ts.map(format_rfc3339),
+            rules_loaded,
             alerts,
-            analytics: self.analytics.finish(),
+            analytics,
             inputs,
             matches: None,
         }
+    }
+
+    /// Close every window and return only the grouped alerts, for drivers that
+    /// record analytics and the period themselves (the parallel pipeline).
+    pub fn finish_alerts(mut self) -> Vec<Alert> {
+        self.windows.finish(&mut self.alerts);
+        self.alerts.into_alerts(&self.detector.meta)
     }
 }

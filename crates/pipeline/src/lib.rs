@@ -138,8 +138,7 @@ impl Analysis {
             let (start, end) = engine.period();
             first_ts = first_ts.into_iter().chain(start).min();
             last_ts = last_ts.into_iter().chain(end).max();
-            let report = engine.finish(Vec::new());
-            alerts.extend(report.alerts);
+            alerts.extend(engine.finish_alerts());
         }
         let mut alerts = merge::merge_alerts(alerts);
         for a in &mut alerts {
