@@ -1,0 +1,2 @@
+//! Embedded SQLite implementation (to be written).
+pub struct SqliteStore;
