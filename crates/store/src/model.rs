@@ -273,7 +273,8 @@ impl IncidentStatus {
         if self.is_open() {
             to > self
         } else {
-            to == IncidentStatus::Investigating || (self == IncidentStatus::Resolved && to == IncidentStatus::Closed)
+            to == IncidentStatus::Investigating
+                || (self == IncidentStatus::Resolved && to == IncidentStatus::Closed)
         }
     }
 }

@@ -1,2 +1,481 @@
-//! Embedded SQLite implementation (to be written).
-pub struct SqliteStore;
+//! Embedded SQLite implementation of [`Store`].
+//!
+//! One writer connection (behind a mutex) takes every write; a small pool of
+//! read-only connections serves queries concurrently (WAL: readers never wait
+//! for the writer). Every value is bound as a parameter.
+
+mod admin;
+mod events;
+mod incidents;
+mod ingest;
+mod schema;
+mod stats;
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+use ipnet::IpNet;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Read connections kept open; more are opened on demand under load and closed after use.
+const READERS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "secmo.db";
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// The writer connection and the in-memory state of ingestion (top-list compaction).
+pub(crate) struct Writer {
+    conn: Connection,
+    tops: ingest::TopState,
+}
+
+impl SqliteStore {
+    /// Open (or create) `dir/secmo.db`, creating `dir` if missing, and migrate it.
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            let msg = format!("cannot create data directory {}: {e}", dir.display());
+            match e.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    StoreError::Unavailable(msg)
+                }
+                _ => StoreError::Db(msg),
+            }
+        })?;
+        let path = dir.join(DB_FILE);
+        let conn = open_conn(&path, false)?;
+        migrate(&conn, &path)?;
+        let mut tops = ingest::TopState::default();
+        ingest::compact_closed_hours(&conn, &mut tops).map_err(|e| ctx(e, &path))?;
+        let store = SqliteStore {
+            path,
+            writer: Mutex::new(Writer { conn, tops }),
+            readers: Mutex::new(Vec::with_capacity(READERS)),
+        };
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock leaves no open transaction behind
+        // (rusqlite rolls back on drop), so the connection is still usable.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn reader(&self) -> Result<Reader<'_>> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.path, true)?,
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: &self.readers,
+        })
+    }
+}
+
+/// A pooled read connection, returned to the pool on drop.
+pub(crate) struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a Mutex<Vec<Connection>>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Only `drop` takes the connection out.
+        self.conn
+            .as_ref()
+            .expect("reader connection present until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < READERS {
+                pool.push(c);
+            }
+        }
+    }
+}
+
+fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| ctx(e, path))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| ctx(e, path))?;
+    let setup = if read_only {
+        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;"
+    } else {
+        // journal_mode returns a row; execute_batch ignores it.
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;"
+    };
+    conn.execute_batch(setup).map_err(|e| ctx(e, path))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Bring the schema to the latest version, one numbered step per transaction.
+fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| ctx(e, path))?;
+    let app_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| ctx(e, path))?;
+    let latest = schema::MIGRATIONS.len() as i64;
+    if version > latest {
+        return Err(StoreError::Db(format!(
+            "{}: database schema version {version} is newer than this secmo supports ({latest}); \
+             upgrade secmo or use another data directory",
+            path.display()
+        )));
+    }
+    if version == 0 {
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(|e| ctx(e, path))?;
+        if tables > 0 {
+            return Err(StoreError::Db(format!(
+                "{}: is an SQLite database but not a secmo one; use another data directory",
+                path.display()
+            )));
+        }
+    } else if app_id != schema::APPLICATION_ID {
+        return Err(StoreError::Db(format!(
+            "{}: is an SQLite database but not a secmo one (application id {app_id:#x})",
+            path.display()
+        )));
+    }
+    for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let sql = format!(
+            "BEGIN IMMEDIATE; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
+            schema::APPLICATION_ID,
+            i + 1
+        );
+        if let Err(e) = conn.execute_batch(&sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::Db(format!(
+                "{}: migration to schema version {} failed: {}",
+                path.display(),
+                i + 1,
+                db_err(e)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Map an SQLite error: disk full / read-only / I/O / busy → `Unavailable`
+/// (ingestion pauses and retries), unique violations → `Conflict`, the rest → `Db`.
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::DiskFull
+            | ErrorCode::ReadOnly
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked => StoreError::Unavailable(e.to_string()),
+            ErrorCode::ConstraintViolation
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Conflict(e.to_string())
+            }
+            ErrorCode::NotADatabase => StoreError::Db(format!("not a database: {e}")),
+            _ => StoreError::Db(e.to_string()),
+        },
+        _ => StoreError::Db(e.to_string()),
+    }
+}
+
+/// Like [`db_err`], naming the file (for errors at open time).
+fn ctx(e: rusqlite::Error, path: &Path) -> StoreError {
+    match db_err(e) {
+        StoreError::Db(m) if m.starts_with("not a database") => StoreError::Db(format!(
+            "{}: file is not an SQLite database (not a secmo data directory?)",
+            path.display()
+        )),
+        StoreError::Db(m) => StoreError::Db(format!("{}: {m}", path.display())),
+        StoreError::Unavailable(m) => StoreError::Unavailable(format!("{}: {m}", path.display())),
+        other => other,
+    }
+}
+
+pub(crate) trait SqlResult<T> {
+    fn db(self) -> Result<T>;
+}
+impl<T> SqlResult<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T> {
+        self.map_err(db_err)
+    }
+}
+
+// ---- shared conversions -------------------------------------------------------
+
+pub(crate) fn limit_of(p: &PageRequest) -> usize {
+    match p.limit {
+        0 => 50,
+        n => n.min(1000) as usize,
+    }
+}
+
+/// Cursor of "newest first by id" pages.
+pub(crate) fn id_cursor(p: &PageRequest) -> Result<i64> {
+    match &p.cursor {
+        None => Ok(i64::MAX),
+        Some(c) => c
+            .parse::<i64>()
+            .map_err(|_| StoreError::Invalid(format!("bad cursor {c:?}"))),
+    }
+}
+
+/// Cursor of pages ordered by (key, id) descending: "key:id".
+pub(crate) fn pair_cursor(p: &PageRequest) -> Result<(i64, i64)> {
+    match &p.cursor {
+        None => Ok((i64::MAX, i64::MAX)),
+        Some(c) => c
+            .split_once(':')
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+            .ok_or_else(|| StoreError::Invalid(format!("bad cursor {c:?}"))),
+    }
+}
+
+pub(crate) fn ip_parse(s: Option<String>) -> Option<IpAddr> {
+    s.and_then(|s| s.parse().ok())
+}
+
+pub(crate) fn net_parse(s: &str) -> rusqlite::Result<IpNet> {
+    s.parse::<IpNet>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+pub(crate) fn severity_rank(s: secmo_event::Severity) -> i64 {
+    secmo_event::Severity::ALL
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(0) as i64
+}
+
+pub(crate) fn severity_of(rank: i64) -> secmo_event::Severity {
+    let all = secmo_event::Severity::ALL;
+    all.get(rank.max(0) as usize)
+        .copied()
+        .unwrap_or(all[all.len() - 1])
+}
+
+pub(crate) fn status_rank(s: IncidentStatus) -> i64 {
+    IncidentStatus::ALL
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(0) as i64
+}
+
+pub(crate) fn status_of(rank: i64) -> IncidentStatus {
+    IncidentStatus::ALL
+        .get(rank.max(0) as usize)
+        .copied()
+        .unwrap_or(IncidentStatus::New)
+}
+
+/// Categories are stored by name; an unknown name (from a newer version) reads as the first.
+pub(crate) fn category_of(s: &str) -> secmo_event::Category {
+    secmo_event::Category::parse(s).unwrap_or(secmo_event::Category::ALL[0])
+}
+
+/// Escape `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Store for SqliteStore {
+    fn ingest(&self, batch: &IngestBatch<'_>) -> Result<IngestOutcome> {
+        let mut w = self.writer();
+        ingest::ingest(&mut w, batch)
+    }
+    fn checkpoints(&self) -> Result<Vec<(String, String)>> {
+        admin::checkpoints(&*self.reader()?)
+    }
+    fn delete_checkpoint(&self, key: &str) -> Result<()> {
+        admin::delete_checkpoint(&self.writer().conn, key)
+    }
+
+    fn query_events(&self, q: &EventQuery) -> Result<Page<EventRecord>> {
+        events::query(&*self.reader()?, q)
+    }
+    fn event(&self, id: i64) -> Result<Option<EventRecord>> {
+        events::by_id(&*self.reader()?, id)
+    }
+    fn ip_summary(&self, ip: IpAddr) -> Result<IpSummary> {
+        events::ip_summary(&*self.reader()?, ip)
+    }
+    fn prune(&self, retention: &Retention, now_ms: i64) -> Result<u64> {
+        events::prune(&self.writer, retention, now_ms)
+    }
+    fn event_count(&self) -> Result<u64> {
+        events::count(&*self.reader()?)
+    }
+
+    fn stats(&self, q: &StatsQuery) -> Result<Stats> {
+        stats::stats(&*self.reader()?, q)
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Page<AlertRecord>> {
+        incidents::alerts(&*self.reader()?, q)
+    }
+    fn incidents(&self, q: &IncidentQuery) -> Result<Page<Incident>> {
+        incidents::incidents(&*self.reader()?, q)
+    }
+    fn incident(&self, id: i64) -> Result<Option<IncidentDetail>> {
+        incidents::detail(&*self.reader()?, id)
+    }
+    fn update_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<IncidentDetail> {
+        let mut w = self.writer();
+        incidents::update(&mut w.conn, id, change, actor, now_ms)
+    }
+
+    fn add_block(&self, block: &NewBlock) -> Result<Block> {
+        admin::add_block(&self.writer().conn, block)
+    }
+    fn remove_block(&self, net: IpNet, actor: &str, now_ms: i64) -> Result<Vec<Block>> {
+        admin::remove_block(&mut self.writer().conn, net, actor, now_ms)
+    }
+    fn active_blocks(&self, now_ms: i64) -> Result<Vec<Block>> {
+        admin::active_blocks(&*self.reader()?, now_ms)
+    }
+    fn expire_blocks(&self, now_ms: i64) -> Result<Vec<Block>> {
+        admin::expire_blocks(&mut self.writer().conn, now_ms)
+    }
+    fn block_history(&self, page: &PageRequest) -> Result<Page<Block>> {
+        admin::block_history(&*self.reader()?, page)
+    }
+    fn allowlist(&self) -> Result<Vec<AllowEntry>> {
+        admin::allowlist(&*self.reader()?)
+    }
+    fn add_allow(&self, entry: &NewAllowEntry) -> Result<AllowEntry> {
+        admin::add_allow(&self.writer().conn, entry)
+    }
+    fn remove_allow(&self, id: i64) -> Result<bool> {
+        admin::remove_allow(&self.writer().conn, id)
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<User> {
+        admin::create_user(&self.writer().conn, user)
+    }
+    fn users(&self) -> Result<Vec<User>> {
+        admin::users(&*self.reader()?)
+    }
+    fn user(&self, id: i64) -> Result<Option<User>> {
+        admin::user(&*self.reader()?, id)
+    }
+    fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>> {
+        admin::user_credentials(&*self.reader()?, name)
+    }
+    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
+        admin::update_user(&mut self.writer().conn, id, change)
+    }
+    fn delete_user(&self, id: i64) -> Result<bool> {
+        admin::delete_user(&mut self.writer().conn, id)
+    }
+    fn user_count(&self) -> Result<u64> {
+        admin::user_count(&*self.reader()?)
+    }
+
+    fn create_session(&self, session: &Session) -> Result<()> {
+        admin::create_session(&self.writer().conn, session)
+    }
+    fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<(Session, User)>> {
+        admin::session(&*self.reader()?, id_hash, now_ms)
+    }
+    fn delete_session(&self, id_hash: &str) -> Result<()> {
+        admin::delete_session(&self.writer().conn, id_hash)
+    }
+    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
+        admin::delete_user_sessions(&self.writer().conn, user_id)
+    }
+
+    fn create_token(&self, token: &NewApiToken) -> Result<ApiToken> {
+        admin::create_token(&self.writer().conn, token)
+    }
+    fn token(&self, secret_hash: &str, now_ms: i64) -> Result<Option<(ApiToken, User)>> {
+        admin::token(&self.writer().conn, secret_hash, now_ms)
+    }
+    fn tokens(&self) -> Result<Vec<ApiToken>> {
+        admin::tokens(&*self.reader()?)
+    }
+    fn revoke_token(&self, id: i64) -> Result<bool> {
+        admin::revoke_token(&self.writer().conn, id)
+    }
+
+    fn audit(&self, entry: &NewAuditEntry) -> Result<()> {
+        admin::audit(&self.writer().conn, entry)
+    }
+    fn audit_log(&self, page: &PageRequest) -> Result<Page<AuditEntry>> {
+        admin::audit_log(&*self.reader()?, page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_is_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<SqliteStore>();
+    }
+
+    #[test]
+    fn like_escape_escapes_wildcards() {
+        assert_eq!(like_escape(r"a%b_c\d"), r"a\%b\_c\\d");
+    }
+
+    #[test]
+    fn ranks_round_trip() {
+        for s in secmo_event::Severity::ALL {
+            assert_eq!(severity_of(severity_rank(*s)), *s);
+        }
+        for s in IncidentStatus::ALL {
+            assert_eq!(status_of(status_rank(s)), s);
+        }
+    }
+}

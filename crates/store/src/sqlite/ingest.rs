@@ -1,0 +1,520 @@
+//! `Store::ingest`: one immediate transaction per batch holding the events,
+//! the rollups aggregated from them in memory first, the alert deltas grouped
+//! into incidents, the event counter and the checkpoints.
+//!
+//! Top lists (`roll_top`) are bounded regardless of input: while an hour is
+//! open, once more than [`OPEN_CAP`] keys were added to one (hour, list) the
+//! list is compacted to its heaviest [`KEEP_OPEN`] keys; when the hour closes
+//! (a later hour has been seen and the batch did not touch it) it is
+//! compacted to [`KEEP_CLOSED`]. Compaction drops every key whose count is at
+//! or below the count of the first key beyond the limit, so ties are dropped
+//! together (a scanner's million count-1 paths all go). This is lossy
+//! counting: a key dropped and seen again restarts from zero, so counts of
+//! keys near the cut are lower bounds; the heavy hitters a dashboard shows are
+//! exact unless they were once below the cut.
+
+use super::{SqlResult, Writer, db_err, severity_of, severity_rank, status_of, status_rank};
+use crate::Result;
+use crate::model::*;
+use hashbrown::HashMap;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use secmo_detect::alerts::keep_first_and_last_evidence;
+use secmo_detect::report::Evidence;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+pub(crate) const MINUTE_MS: i64 = 60_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
+/// Keys added to an open hour's list before it is compacted.
+const OPEN_CAP: u32 = 20_000;
+/// Keys kept per open hour and list after a compaction.
+const KEEP_OPEN: i64 = 2_000;
+/// Keys kept per closed hour and list.
+pub(crate) const KEEP_CLOSED: i64 = 500;
+
+pub(crate) const DIM_IP: i64 = 0;
+pub(crate) const DIM_PATH: i64 = 1;
+pub(crate) const DIM_REFERRER: i64 = 2;
+pub(crate) const DIM_ATTACKER: i64 = 3;
+
+/// Hours whose top lists received keys since their last compaction.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TopState {
+    /// (hour, dim) → keys upserted since the last compaction (upper bound of rows added).
+    added: std::collections::HashMap<(i64, i64), u32>,
+    /// The latest hour seen.
+    max_hour: i64,
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (ts, source, file, line, kind, action, outcome, ip, \
+     user, method, path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+
+pub(crate) fn ip_bytes(ip: &IpAddr, buf: &mut [u8; 16]) -> usize {
+    match ip {
+        IpAddr::V4(a) => {
+            buf[..4].copy_from_slice(&a.octets());
+            4
+        }
+        IpAddr::V6(a) => {
+            buf.copy_from_slice(&a.octets());
+            16
+        }
+    }
+}
+
+pub(crate) fn status_class(status: Option<u16>) -> i64 {
+    match status {
+        Some(s @ 100..=599) => i64::from(s / 100),
+        _ => 0,
+    }
+}
+
+fn sat(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[derive(Default, Clone, Copy)]
+struct Roll {
+    events: i64,
+    flagged: i64,
+    bytes: i64,
+}
+
+pub(crate) fn ingest(w: &mut Writer, batch: &IngestBatch<'_>) -> Result<IngestOutcome> {
+    let mut tops = w.tops.clone();
+    let tx = w
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    let first_event_id = insert_events(&tx, batch, &mut tops)?;
+    let mut incidents = Vec::with_capacity(batch.alerts.len());
+    for d in batch.alerts {
+        incidents.push(apply_delta(&tx, d, batch).map_err(db_err)?);
+    }
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT INTO checkpoints (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .db()?;
+        for (k, v) in batch.checkpoints {
+            st.execute(params![k, v]).db()?;
+        }
+    }
+    tx.commit().db()?;
+    w.tops = tops;
+    Ok(IngestOutcome {
+        first_event_id,
+        events: batch.events.len() as u64,
+        incidents,
+    })
+}
+
+fn insert_events(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch<'_>,
+    tops: &mut TopState,
+) -> Result<i64> {
+    if batch.events.is_empty() {
+        return Ok(0);
+    }
+    let mut rolls: HashMap<(i64, &str, i64), Roll> = HashMap::new();
+    let mut cats: HashMap<(i64, &'static str), i64> = HashMap::new();
+    let mut ips: HashMap<(i64, IpAddr), i64> = HashMap::new();
+    let mut attackers: HashMap<(i64, IpAddr), i64> = HashMap::new();
+    let mut paths: HashMap<(i64, &str), i64> = HashMap::new();
+    let mut referrers: HashMap<(i64, &str), i64> = HashMap::new();
+    let mut rules_buf = String::new();
+    let mut cats_buf = String::new();
+    let mut first_id = 0;
+    {
+        let mut st = tx.prepare_cached(INSERT_EVENT).db()?;
+        for (i, e) in batch.events.iter().enumerate() {
+            let flagged = !e.rules.is_empty();
+            rules_buf.clear();
+            cats_buf.clear();
+            if flagged {
+                rules_buf.push(',');
+                for r in e.rules {
+                    rules_buf.push_str(r);
+                    rules_buf.push(',');
+                }
+            }
+            if !e.categories.is_empty() {
+                cats_buf.push(',');
+                for c in e.categories {
+                    cats_buf.push_str(c.as_str());
+                    cats_buf.push(',');
+                }
+            }
+            let mut ipbuf = [0u8; 16];
+            let ip = e.source_ip.as_ref().map(|ip| {
+                let n = ip_bytes(ip, &mut ipbuf);
+                &ipbuf[..n]
+            });
+            st.execute(params![
+                e.ts_ms,
+                e.source,
+                e.file,
+                sat(e.line),
+                e.kind,
+                e.action,
+                e.outcome,
+                ip,
+                e.user,
+                e.method,
+                e.path,
+                e.query,
+                e.status,
+                e.bytes.map(sat),
+                e.referrer,
+                e.user_agent,
+                e.raw,
+                rules_buf.as_str(),
+                cats_buf.as_str(),
+                flagged,
+                e.blocked,
+            ])
+            .db()?;
+            if i == 0 {
+                first_id = tx.last_insert_rowid();
+            }
+
+            // Rollups, aggregated per batch.
+            let minute = e.ts_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+            let hour = e.ts_ms.div_euclid(HOUR_MS) * HOUR_MS;
+            let r = rolls
+                .entry((minute, e.kind, status_class(e.status)))
+                .or_default();
+            r.events += 1;
+            r.flagged += i64::from(flagged);
+            r.bytes = r.bytes.saturating_add(e.bytes.map(sat).unwrap_or(0));
+            if flagged {
+                for (j, c) in e.categories.iter().enumerate() {
+                    if !e.categories[..j].contains(c) {
+                        *cats.entry((minute, c.as_str())).or_default() += 1;
+                    }
+                }
+            }
+            if let Some(ip) = e.source_ip {
+                *ips.entry((hour, ip)).or_default() += 1;
+                if flagged {
+                    *attackers.entry((hour, ip)).or_default() += 1;
+                }
+            }
+            if !e.path.is_empty() {
+                *paths.entry((hour, e.path)).or_default() += 1;
+            }
+            if !e.referrer.is_empty() && e.referrer != "-" {
+                *referrers.entry((hour, e.referrer)).or_default() += 1;
+            }
+        }
+    }
+
+    // Minute and hour rollups.
+    let mut hours: HashMap<(i64, &str, i64), Roll> = HashMap::new();
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT INTO roll (gran, t, kind, class, events, flagged, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (gran, t, kind, class) DO UPDATE SET events = events + excluded.events, \
+                 flagged = flagged + excluded.flagged, bytes = bytes + excluded.bytes",
+            )
+            .db()?;
+        for (&(minute, kind, class), r) in &rolls {
+            st.execute(params![
+                0, minute, kind, class, r.events, r.flagged, r.bytes
+            ])
+            .db()?;
+            let h = hours
+                .entry((minute.div_euclid(HOUR_MS) * HOUR_MS, kind, class))
+                .or_default();
+            h.events += r.events;
+            h.flagged += r.flagged;
+            h.bytes = h.bytes.saturating_add(r.bytes);
+        }
+        for (&(hour, kind, class), r) in &hours {
+            st.execute(params![1, hour, kind, class, r.events, r.flagged, r.bytes])
+                .db()?;
+        }
+    }
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT INTO roll_cat (gran, t, category, count) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (gran, t, category) DO UPDATE SET count = count + excluded.count",
+            )
+            .db()?;
+        let mut hcats: HashMap<(i64, &str), i64> = HashMap::new();
+        for (&(minute, cat), &n) in &cats {
+            st.execute(params![0, minute, cat, n]).db()?;
+            *hcats
+                .entry((minute.div_euclid(HOUR_MS) * HOUR_MS, cat))
+                .or_default() += n;
+        }
+        for (&(hour, cat), &n) in &hcats {
+            st.execute(params![1, hour, cat, n]).db()?;
+        }
+    }
+
+    // Top lists.
+    let mut touched: hashbrown::HashSet<(i64, i64)> = hashbrown::HashSet::new();
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT INTO roll_top (hour, dim, key, count) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (hour, dim, key) DO UPDATE SET count = count + excluded.count",
+            )
+            .db()?;
+        let mut key = String::new();
+        for (dim, map) in [(DIM_IP, &ips), (DIM_ATTACKER, &attackers)] {
+            for (&(hour, ip), &n) in map {
+                key.clear();
+                let _ = write!(key, "{ip}");
+                st.execute(params![hour, dim, key.as_str(), n]).db()?;
+                *tops.added.entry((hour, dim)).or_default() += 1;
+                touched.insert((hour, dim));
+            }
+        }
+        for (dim, map) in [(DIM_PATH, &paths), (DIM_REFERRER, &referrers)] {
+            for (&(hour, k), &n) in map {
+                st.execute(params![hour, dim, k, n]).db()?;
+                *tops.added.entry((hour, dim)).or_default() += 1;
+                touched.insert((hour, dim));
+            }
+        }
+    }
+    if let Some(max_ts) = batch.events.iter().map(|e| e.ts_ms).max() {
+        tops.max_hour = tops.max_hour.max(max_ts.div_euclid(HOUR_MS) * HOUR_MS);
+    }
+    let max_hour = tops.max_hour;
+    let mut done = Vec::new();
+    for (&(hour, dim), added) in tops.added.iter_mut() {
+        if hour < max_hour && !touched.contains(&(hour, dim)) {
+            compact(tx, hour, dim, KEEP_CLOSED).db()?;
+            done.push((hour, dim));
+        } else if *added > OPEN_CAP {
+            compact(tx, hour, dim, KEEP_OPEN).db()?;
+            *added = 0;
+        }
+    }
+    for k in done {
+        tops.added.remove(&k);
+    }
+
+    tx.prepare_cached("UPDATE meta SET value = value + ?1 WHERE key = 'event_count'")
+        .db()?
+        .execute([batch.events.len() as i64])
+        .db()?;
+    Ok(first_id)
+}
+
+/// Keep the `keep` heaviest keys of one hour's list (ties at the cut are dropped together).
+fn compact(conn: &Connection, hour: i64, dim: i64, keep: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM roll_top WHERE hour = ?1 AND dim = ?2 AND count <= \
+         (SELECT count FROM roll_top WHERE hour = ?1 AND dim = ?2 ORDER BY count DESC LIMIT 1 OFFSET ?3)",
+    )?
+    .execute(params![hour, dim, keep])
+}
+
+/// At open: compact every list of a closed hour that is over its bound
+/// (the in-memory state of the previous run is gone).
+pub(crate) fn compact_closed_hours(conn: &Connection, tops: &mut TopState) -> rusqlite::Result<()> {
+    let max_hour: Option<i64> =
+        conn.query_row("SELECT max(hour) FROM roll_top", [], |r| r.get(0))?;
+    let Some(max_hour) = max_hour else {
+        return Ok(());
+    };
+    tops.max_hour = max_hour;
+    let over: Vec<(i64, i64)> = conn
+        .prepare("SELECT hour, dim FROM roll_top GROUP BY hour, dim HAVING count(*) > ?1")?
+        .query_map([KEEP_CLOSED], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (hour, dim) in over {
+        if hour < max_hour {
+            compact(conn, hour, dim, KEEP_CLOSED)?;
+        } else {
+            tops.added.insert((hour, dim), OPEN_CAP);
+        }
+    }
+    Ok(())
+}
+
+/// Group one alert delta into an incident and merge it into its alert row.
+fn apply_delta(
+    tx: &Transaction<'_>,
+    d: &AlertDelta,
+    batch: &IngestBatch<'_>,
+) -> rusqlite::Result<IncidentTouch> {
+    let a = &d.alert;
+    let ip: Option<IpAddr> = a.source_ip.as_deref().and_then(|s| s.trim().parse().ok());
+    let ip_text: Option<String> = match (ip, &a.source_ip) {
+        (Some(ip), _) => Some(ip.to_string()),
+        (None, Some(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let user = a.user.as_deref().filter(|u| !u.is_empty());
+    let attacker = match (&ip_text, user) {
+        (Some(ip), _) => format!("ip:{ip}"),
+        (None, Some(u)) => format!("user:{u}"),
+        (None, None) => String::new(),
+    };
+    let (first_ms, last_ms) = (d.first_ms.min(d.last_ms), d.first_ms.max(d.last_ms));
+    let sev = severity_rank(a.severity);
+    let count = sat(a.count);
+    let now = batch.now_ms;
+
+    let found: Option<(i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, count, status FROM incidents WHERE rule_id = ?1 AND attacker = ?2 \
+             AND status < ?3 AND last_seen_ms >= ?4 ORDER BY last_seen_ms DESC LIMIT 1",
+        )?
+        .query_row(
+            params![
+                a.rule_id,
+                attacker,
+                status_rank(IncidentStatus::Resolved),
+                first_ms.saturating_sub(batch.incident_window_ms)
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (incident_id, total, status, created) = match found {
+        Some((id, old, status)) => {
+            tx.prepare_cached(
+                "UPDATE incidents SET count = count + ?2, first_seen_ms = min(first_seen_ms, ?3), \
+                 last_seen_ms = max(last_seen_ms, ?4), severity = max(severity, ?5), updated_ms = ?6 WHERE id = ?1",
+            )?
+            .execute(params![id, count, first_ms, last_ms, sev, now])?;
+            (id, old.saturating_add(count), status_of(status), false)
+        }
+        None => {
+            let checklist: Vec<ChecklistItem> = a
+                .response
+                .iter()
+                .map(|s| ChecklistItem {
+                    step: s.clone(),
+                    done: false,
+                    done_by: None,
+                    done_ms: None,
+                })
+                .collect();
+            let checklist = serde_json::to_string(&checklist)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            tx.prepare_cached(
+                "INSERT INTO incidents (rule_id, attacker, title, category, severity, source_ip, user, status, \
+                 count, first_seen_ms, last_seen_ms, created_ms, updated_ms, description, recommendation, checklist) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                a.rule_id,
+                attacker,
+                a.title,
+                a.category.as_str(),
+                sev,
+                ip_text,
+                user,
+                status_rank(IncidentStatus::New),
+                count,
+                first_ms,
+                last_ms,
+                now,
+                a.description,
+                a.recommendation,
+                checklist
+            ])?;
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "INSERT INTO activity (incident_id, at_ms, actor, action, detail) VALUES (?1, ?2, 'secmo', 'created', ?3)",
+            )?
+            .execute(params![id, now, format!("{} from {}", a.title, d.source)])?;
+            (id, count, IncidentStatus::New, true)
+        }
+    };
+
+    // The alert row of (incident, source, rule).
+    let existing: Option<(i64, String)> = tx
+        .prepare_cached("SELECT id, evidence FROM alerts WHERE incident_id = ?1 AND source = ?2 AND rule_id = ?3")?
+        .query_row(params![incident_id, d.source, a.rule_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let mut evidence: Vec<Evidence> = match &existing {
+        Some((_, json)) => serde_json::from_str::<Vec<EvidenceRecord>>(json)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| Evidence {
+                input: 0,
+                file: e.file,
+                line: e.line,
+                raw: e.raw,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    evidence.extend(a.evidence.iter().cloned());
+    evidence.sort_by(|x, y| (x.file.as_str(), x.line).cmp(&(y.file.as_str(), y.line)));
+    evidence.dedup_by(|x, y| x.file == y.file && x.line == y.line);
+    keep_first_and_last_evidence(&mut evidence);
+    let evidence: Vec<EvidenceRecord> = evidence
+        .into_iter()
+        .map(|e| EvidenceRecord {
+            file: e.file,
+            line: e.line,
+            raw: e.raw,
+        })
+        .collect();
+    let evidence = serde_json::to_string(&evidence)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let alert_id = match existing {
+        Some((id, _)) => {
+            tx.prepare_cached(
+                "UPDATE alerts SET count = count + ?2, first_seen_ms = min(first_seen_ms, ?3), \
+                 last_seen_ms = max(last_seen_ms, ?4), severity = max(severity, ?5), evidence = ?6 WHERE id = ?1",
+            )?
+            .execute(params![id, count, first_ms, last_ms, sev, evidence])?;
+            id
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO alerts (incident_id, source, rule_id, title, category, severity, source_ip, user, \
+                 count, first_seen_ms, last_seen_ms, evidence, description, recommendation) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?
+            .execute(params![
+                incident_id,
+                d.source,
+                a.rule_id,
+                a.title,
+                a.category.as_str(),
+                sev,
+                ip_text,
+                user,
+                count,
+                first_ms,
+                last_ms,
+                evidence,
+                a.description,
+                a.recommendation
+            ])?;
+            tx.last_insert_rowid()
+        }
+    };
+    let inc_sev: i64 = tx
+        .prepare_cached("SELECT severity FROM incidents WHERE id = ?1")?
+        .query_row([incident_id], |r| r.get(0))?;
+    Ok(IncidentTouch {
+        incident_id,
+        alert_id,
+        created,
+        rule_id: a.rule_id.clone(),
+        title: a.title.clone(),
+        category: a.category,
+        severity: severity_of(inc_sev),
+        source_ip: ip,
+        user: user.map(str::to_owned),
+        count: u64::try_from(total).unwrap_or(0),
+        status,
+    })
+}

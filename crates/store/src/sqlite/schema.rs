@@ -1,0 +1,218 @@
+//! Numbered migrations. Step `i` (0-based) brings `PRAGMA user_version` from
+//! `i` to `i + 1`. Later versions append steps; never edit a released one.
+
+/// `PRAGMA application_id` of a secmo database ("SECM").
+pub(crate) const APPLICATION_ID: i64 = 0x5345_434D;
+
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: everything `Store` needs.
+///
+/// Layout choices (measured, see `benches/ingest.rs` and `examples/bigdb.rs`):
+/// - `events.ip` is a BLOB of 4 or 16 bytes (compact, exact equality, no
+///   text formatting on the hot path); `ts` is INTEGER milliseconds.
+/// - `rules`/`categories` are ",a,b," strings ("" for unflagged events) so a
+///   category filter is one `LIKE` without a join; `flagged` is a 0/1 column so
+///   the IP index covers `ip_summary` (no table lookups).
+/// - Indexes: only what `query_events` drives from: ts, (ip, ts), (user, ts)
+///   for non-empty users, (kind, ts), flagged events by ts.
+/// - Rollups (`roll`, `roll_cat`, `roll_top`) are maintained by `ingest`
+///   from the batch; `stats` never reads `events`.
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES ('event_count', 0);
+
+CREATE TABLE checkpoints (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    ts         INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    file       TEXT NOT NULL,
+    line       INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    ip         BLOB,
+    user       TEXT NOT NULL,
+    method     TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    status     INTEGER,
+    bytes      INTEGER,
+    referrer   TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    raw        TEXT NOT NULL,
+    rules      TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    flagged    INTEGER NOT NULL,
+    blocked    INTEGER NOT NULL
+);
+CREATE INDEX events_ts ON events(ts);
+CREATE INDEX events_ip ON events(ip, ts, id, flagged) WHERE ip IS NOT NULL;
+CREATE INDEX events_user ON events(user, ts) WHERE user != '';
+CREATE INDEX events_kind ON events(kind, ts);
+CREATE INDEX events_flagged ON events(ts) WHERE flagged = 1;
+
+-- Rollups. gran 0 = minute, 1 = hour; t = start of the bucket (ms).
+-- class: 1..5 for 1xx..5xx, 0 for events without a status.
+CREATE TABLE roll (
+    gran    INTEGER NOT NULL,
+    t       INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    class   INTEGER NOT NULL,
+    events  INTEGER NOT NULL,
+    flagged INTEGER NOT NULL,
+    bytes   INTEGER NOT NULL,
+    PRIMARY KEY (gran, t, kind, class)
+) WITHOUT ROWID;
+CREATE TABLE roll_cat (
+    gran     INTEGER NOT NULL,
+    t        INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    count    INTEGER NOT NULL,
+    PRIMARY KEY (gran, t, category)
+) WITHOUT ROWID;
+-- Per-hour top lists. dim: 0 source IP, 1 path, 2 referrer, 3 attacker (flagged IP).
+-- Bounded: see ingest.rs (compaction keeps the heaviest keys per hour).
+CREATE TABLE roll_top (
+    hour  INTEGER NOT NULL,
+    dim   INTEGER NOT NULL,
+    key   TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (hour, dim, key)
+) WITHOUT ROWID;
+
+CREATE TABLE incidents (
+    id             INTEGER PRIMARY KEY,
+    rule_id        TEXT NOT NULL,
+    attacker       TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    severity       INTEGER NOT NULL,
+    source_ip      TEXT,
+    user           TEXT,
+    status         INTEGER NOT NULL,
+    verdict        TEXT,
+    assignee       TEXT,
+    count          INTEGER NOT NULL,
+    first_seen_ms  INTEGER NOT NULL,
+    last_seen_ms   INTEGER NOT NULL,
+    created_ms     INTEGER NOT NULL,
+    updated_ms     INTEGER NOT NULL,
+    description    TEXT NOT NULL,
+    recommendation TEXT NOT NULL,
+    checklist      TEXT NOT NULL
+);
+CREATE INDEX incidents_group ON incidents(rule_id, attacker, last_seen_ms);
+CREATE INDEX incidents_last ON incidents(last_seen_ms);
+CREATE INDEX incidents_status ON incidents(status, severity);
+
+CREATE TABLE alerts (
+    id             INTEGER PRIMARY KEY,
+    incident_id    INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    source         TEXT NOT NULL,
+    rule_id        TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    severity       INTEGER NOT NULL,
+    source_ip      TEXT,
+    user           TEXT,
+    count          INTEGER NOT NULL,
+    first_seen_ms  INTEGER NOT NULL,
+    last_seen_ms   INTEGER NOT NULL,
+    evidence       TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    recommendation TEXT NOT NULL,
+    UNIQUE (incident_id, source, rule_id)
+);
+CREATE INDEX alerts_last ON alerts(last_seen_ms);
+
+CREATE TABLE notes (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    author      TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL
+);
+CREATE INDEX notes_incident ON notes(incident_id);
+
+CREATE TABLE activity (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    at_ms       INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX activity_incident ON activity(incident_id);
+
+CREATE TABLE blocks (
+    id          INTEGER PRIMARY KEY,
+    net         TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    expires_ms  INTEGER,
+    rule_id     TEXT,
+    incident_id INTEGER,
+    lifted_ms   INTEGER,
+    lifted_by   TEXT
+);
+CREATE INDEX blocks_active ON blocks(net) WHERE lifted_ms IS NULL;
+
+CREATE TABLE allowlist (
+    id         INTEGER PRIMARY KEY,
+    net        TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_ms    INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE tokens (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    expires_ms   INTEGER,
+    last_used_ms INTEGER,
+    revoked      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tokens_user ON tokens(user_id);
+
+CREATE TABLE audit (
+    id     INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    ip     TEXT,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#;
