@@ -545,6 +545,13 @@ impl Tailer {
         use notify::event::ModifyKind;
         match ev {
             Ok(ev) => {
+                // Activity on a file not followed yet (a new file getting its first bytes).
+                let unknown = ev.paths.iter().any(|p| {
+                    !self.files.iter().any(|f| f.path == *p) && !self.watched.contains_key(p)
+                });
+                if unknown {
+                    self.rescan_requested = true;
+                }
                 if matches!(
                     ev.kind,
                     EventKind::Create(_)
@@ -735,6 +742,12 @@ impl Tailer {
         }
         .map_err(|e| format!("reading the head: {e}"))?;
 
+        if !gz && head.is_empty() {
+            // Nothing to identify it by yet: `cp` creates its copy empty before writing, and an
+            // empty copy taken for new content would be read twice. Decided once it has content
+            // (inotify on the directory makes that prompt).
+            return Ok(());
+        }
         let retired = &mut self.retired[s];
         // 1. The stream last read on this very inode, content unchanged (restart).
         let same = retired.iter().rposition(|r| {

@@ -531,6 +531,36 @@ fn new_files_matching_a_glob_are_picked_up() {
 }
 
 #[test]
+fn empty_new_file_is_decided_once_it_has_content() {
+    // `cp` creates its copy empty and writes it afterwards: an empty file must not be taken for
+    // new content, or the copy's lines would be read a second time.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let copy = dir.path().join("access.log.1");
+    append(&log, 1, 5);
+    let pattern = dir.path().join("access.log*");
+    let mut h = Harness::new(&[&pattern], HashMap::new(), opts());
+    h.until("lines 1..5", |h| h.lines.len() >= 5);
+    let mut f = File::create(&copy).unwrap();
+    for _ in 0..10 {
+        h.poll_once();
+    }
+    f.write_all(&fs::read(&log).unwrap()).unwrap();
+    h.until("the copy to be recognised", |h| {
+        h.status_of(&copy)
+            .is_some_and(|s| s.state == FileState::Copy)
+    });
+    // A genuinely new file that starts empty is followed once it has lines.
+    let other = dir.path().join("access.log.new");
+    let mut g = File::create(&other).unwrap();
+    h.poll_once();
+    write_lines(&mut g, 6, 7);
+    h.until("lines of the new file", |h| h.lines.len() >= 7);
+    h.settle();
+    assert_eq!(h.numbers(), range(1, 7));
+}
+
+#[test]
 fn deleted_file_is_drained_then_forgotten() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
