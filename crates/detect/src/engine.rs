@@ -164,6 +164,18 @@ impl Engine {
         }
     }
 
+    /// For live drivers (`secmo serve`): the alerts grouped since the last
+    /// drain, with counts and evidence of that interval only; window state
+    /// carries on. Summing drained counts per rule and attacker gives exactly
+    /// what [`Engine::finish_alerts`] would have reported for the same events.
+    pub fn drain_alerts(&mut self) -> Vec<Alert> {
+        if self.alerts.is_empty() {
+            return Vec::new();
+        }
+        let book = std::mem::replace(&mut self.alerts, AlertBook::new(self.detector.meta.len()));
+        book.into_alerts(&self.detector.meta)
+    }
+
     /// Close every window and return only the grouped alerts, for drivers that
     /// record analytics and the period themselves (the parallel pipeline).
     pub fn finish_alerts(mut self) -> Vec<Alert> {

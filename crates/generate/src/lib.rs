@@ -350,6 +350,11 @@ impl Generator {
         self.line
     }
 
+    /// The simulated time of the next line (ms since the epoch).
+    pub fn clock_ms(&self) -> i64 {
+        self.ctx.now + self.ctx.shift
+    }
+
     /// Shift simulated time so the next line is stamped `ms` (or later, as
     /// timestamps never go backwards). Relative timing inside attacks and
     /// sessions is unchanged.

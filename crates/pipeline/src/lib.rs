@@ -13,7 +13,7 @@
 
 mod merge;
 mod stream;
-mod utf8;
+pub mod utf8;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use secmo_detect::analytics::Analytics;

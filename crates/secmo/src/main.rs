@@ -25,6 +25,8 @@ enum Command {
     Generate(cmd::generate::GenerateArgs),
     /// List the loaded detection rules, or check a rules directory.
     Rules(cmd::rules::RulesArgs),
+    /// Watch logs continuously: storage, incidents, blocking and the HTTP API.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Rules(args) => cmd::rules::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

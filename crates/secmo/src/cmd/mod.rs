@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod generate;
 pub mod rules;
+pub mod serve;
 
 use anyhow::Context;
 use secmo_detect::RuleSet;
@@ -10,6 +11,8 @@ use std::path::Path;
 
 /// A runtime failure (unreadable input, bad rules).
 pub const EXIT_ERROR: u8 = 1;
+/// Invalid configuration or usage (clap uses 2 for bad arguments too).
+pub const EXIT_USAGE: u8 = 2;
 /// `--fail-on` threshold reached.
 pub const EXIT_THREATS: u8 = 3;
 
