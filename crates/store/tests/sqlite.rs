@@ -1215,3 +1215,57 @@ fn concurrent_readers_while_writing() {
     }
     assert_eq!(store.event_count().expect("count"), 1320);
 }
+
+#[test]
+fn extreme_timestamps_do_not_break_anything() {
+    let (_d, store) = open();
+    let data = vec![
+        http(i64::MIN, "10.0.0.1", "/a", 200),
+        http(i64::MAX, "10.0.0.1", "/b", 200),
+        http(0, "10.0.0.1", "/c", 200),
+        http(-1, "10.0.0.1", "/d", 200),
+    ];
+    ingest(&store, &data);
+    let all = all_pages(&store, EventQuery::default());
+    assert_eq!(
+        all.iter().map(|e| e.ts_ms).collect::<Vec<_>>(),
+        vec![i64::MAX, 0, -1, i64::MIN]
+    );
+    let by_ip = all_pages(
+        &store,
+        EventQuery {
+            ip: Some(ip("10.0.0.1")),
+            page: PageRequest {
+                cursor: None,
+                limit: 1,
+            },
+            ..Default::default()
+        },
+    );
+    assert_eq!(by_ip.len(), 4);
+    let s = store.ip_summary(ip("10.0.0.1")).expect("summary");
+    assert_eq!(
+        (s.events, s.first_seen_ms, s.last_seen_ms),
+        (4, Some(i64::MIN), Some(i64::MAX))
+    );
+    let st = store
+        .stats(&StatsQuery {
+            since_ms: i64::MIN,
+            until_ms: i64::MAX,
+            bucket_ms: 1,
+            top: 0,
+        })
+        .expect("stats");
+    assert!(st.timeline.len() <= 20_002, "{} points", st.timeline.len());
+    assert!(st.events >= 2, "the events near 0 are in range");
+    store
+        .prune(
+            &Retention {
+                max_age_days: Some(u32::MAX),
+                max_events: Some(1),
+            },
+            i64::MIN,
+        )
+        .expect("prune");
+    assert_eq!(store.event_count().expect("count"), 1);
+}

@@ -4,7 +4,7 @@
 //! present: (ip, ts) > (user, ts) > flagged (ts) > (kind, ts) > (ts). The
 //! other filters are "residual": evaluated per row while walking that index
 //! newest first, stopping once the page is full. A residual scan is bounded
-//! by [`SCAN_BUDGET`] rows per request: when the budget runs out before the
+//! by [`SCAN_BUDGET`] rows and [`TIME_BUDGET`] per request: when the budget runs out before the
 //! page is full, the page is returned short with a cursor at the last row
 //! examined, so the caller can go on ("searched back to …"). Every request is
 //! therefore bounded in time whatever the data, and the pagination has no gaps.
@@ -19,8 +19,8 @@
 //! is a residual `raw LIKE '%…%' ESCAPE '\'` (ASCII case-insensitive, wildcards
 //! in the user's text escaped).
 
-use super::ingest::ip_bytes;
-use super::{SqlResult, Writer, category_of, db_err, like_escape, limit_of};
+use super::ingest::{HOUR_MS, ip_bytes};
+use super::{SqlResult, Writer, category_of, db_err, floor_to, like_escape, limit_of};
 use crate::model::*;
 use crate::{Result, StoreError};
 use rusqlite::types::Value;
@@ -29,7 +29,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 
 /// Rows a request may examine with residual filters before it returns a short page.
-pub const SCAN_BUDGET: usize = 300_000;
+pub const SCAN_BUDGET: usize = 1_000_000;
+/// Time a request may spend on residual filters before it returns a short page.
+pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
 /// Rows deleted per prune transaction (the writer is released in between).
 const PRUNE_CHUNK: i64 = 20_000;
 
@@ -105,7 +107,14 @@ fn cursor_of(q: &EventQuery) -> Result<(i64, i64)> {
 
 pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecord>> {
     let limit = limit_of(&q.page);
-    let (cts, cid) = cursor_of(q)?;
+    let (mut cts, mut cid) = cursor_of(q)?;
+    // The upper time bound joins the keyset bound, so the index walk starts at it
+    // (as a separate `ts < ?` filter, SQLite walked down from the newest row).
+    if let Some(u) = q.until_ms
+        && (u, i64::MIN) < (cts, cid)
+    {
+        (cts, cid) = (u, i64::MIN);
+    }
     let user = q.user.as_deref().filter(|u| !u.is_empty());
     let kind = q.kind.as_deref().filter(|k| !k.is_empty());
     let text = q.text.as_deref().filter(|t| !t.is_empty());
@@ -119,12 +128,16 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         params.len()
     };
 
-    // The driving index and its equality.
+    // The driving index and its equality. The IP index is per hour: `hr` is
+    // bound per segment below.
+    let mut hr_param = None;
     let index = if let Some(ip) = q.ip {
+        let h = push(&mut params, Value::Integer(0));
+        hr_param = Some(h - 1);
         let mut b = [0u8; 16];
         let n = ip_bytes(&ip, &mut b);
         let i = push(&mut params, Value::Blob(b[..n].to_vec()));
-        conds.push(format!("ip = ?{i} AND ip IS NOT NULL"));
+        conds.push(format!("hr = ?{h} AND ip = ?{i} AND ip IS NOT NULL"));
         "events_ip"
     } else if let Some(u) = user {
         let i = push(&mut params, Value::Text(u.to_owned()));
@@ -143,10 +156,6 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     if let Some(s) = q.since_ms {
         let i = push(&mut params, Value::Integer(s));
         conds.push(format!("ts >= ?{i}"));
-    }
-    if let Some(u) = q.until_ms {
-        let i = push(&mut params, Value::Integer(u));
-        conds.push(format!("ts < ?{i}"));
     }
     // Residual filters (those the driving index does not answer).
     if index != "events_user"
@@ -196,19 +205,34 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         "SELECT id, ts, {hit} FROM events INDEXED BY {index} WHERE {} ORDER BY ts DESC, id DESC",
         conds.join(" AND ")
     );
-    let budget = if residual.is_empty() {
-        usize::MAX
-    } else {
+    let residual_scan = !residual.is_empty();
+    let budget = if residual_scan {
         SCAN_BUDGET
+    } else {
+        usize::MAX
+    };
+    let started = std::time::Instant::now();
+
+    // Segments: the hours holding events (newest first) for the IP index, else one.
+    let segments: Vec<Option<i64>> = match hr_param {
+        None => vec![None],
+        Some(_) => {
+            let hi = cts;
+            let lo = q.since_ms.unwrap_or(i64::MIN);
+            event_hours(conn, lo, hi)?.into_iter().map(Some).collect()
+        }
     };
 
     let mut hits: Vec<(i64, i64)> = Vec::with_capacity(limit + 1);
     let mut last_scanned: Option<(i64, i64)> = None;
     let mut exhausted = true;
-    {
-        let mut st = conn.prepare_cached(&sql).db()?;
+    let mut scanned = 0usize;
+    let mut st = conn.prepare_cached(&sql).db()?;
+    'segments: for seg in segments {
+        if let (Some(h), Some(i)) = (seg, hr_param) {
+            params[i] = Value::Integer(h);
+        }
         let mut rows = st.query(rusqlite::params_from_iter(params.iter())).db()?;
-        let mut scanned = 0usize;
         while let Some(r) = rows.next().db()? {
             let id: i64 = r.get(0).db()?;
             let ts: i64 = r.get(1).db()?;
@@ -219,15 +243,18 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
                 hits.push((ts, id));
                 if hits.len() > limit {
                     exhausted = false;
-                    break;
+                    break 'segments;
                 }
             }
-            if scanned >= budget {
+            if scanned >= budget
+                || (residual_scan && scanned.is_multiple_of(4096) && started.elapsed() >= TIME_BUDGET)
+            {
                 exhausted = false;
-                break;
+                break 'segments;
             }
         }
     }
+    drop(st);
     let next_cursor = if exhausted {
         None
     } else if hits.len() > limit {
@@ -248,26 +275,52 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     Ok(Page { items, next_cursor })
 }
 
+/// Hours (as `hr` numbers, newest first) that hold events with ts in `lo..=hi`,
+/// from the hourly rollups (one row per hour, kind and status class).
+fn event_hours(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<i64>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT DISTINCT t FROM roll WHERE gran = 1 AND t >= ?1 AND t <= ?2 ORDER BY t DESC",
+        )
+        .db()?;
+    let lo = floor_to(lo, HOUR_MS);
+    let rows = st.query_map(params![lo, hi], |r| r.get::<_, i64>(0)).db()?;
+    rows.map(|t| t.map(|t| t.div_euclid(HOUR_MS)))
+        .collect::<rusqlite::Result<_>>()
+        .db()
+}
+
 pub(crate) fn ip_summary(conn: &Connection, ip: IpAddr) -> Result<IpSummary> {
     let mut b = [0u8; 16];
     let n = ip_bytes(&ip, &mut b);
-    let (events, flagged, first, last): (i64, Option<i64>, Option<i64>, Option<i64>) = conn
+    let mut st = conn
         .prepare_cached(
             "SELECT count(*), sum(flagged), min(ts), max(ts) FROM events INDEXED BY events_ip \
-             WHERE ip = ?1 AND ip IS NOT NULL",
+             WHERE hr = ?1 AND ip = ?2 AND ip IS NOT NULL",
         )
-        .db()?
-        .query_row([&b[..n]], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
         .db()?;
-    Ok(IpSummary {
+    let mut s = IpSummary {
         ip: Some(ip),
-        events: u64::try_from(events).unwrap_or(0),
-        flagged_events: u64::try_from(flagged.unwrap_or(0)).unwrap_or(0),
-        first_seen_ms: first,
-        last_seen_ms: last,
-    })
+        ..Default::default()
+    };
+    for h in event_hours(conn, i64::MIN, i64::MAX)? {
+        let (events, flagged, first, last): (i64, Option<i64>, Option<i64>, Option<i64>) = st
+            .query_row(params![h, &b[..n]], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .db()?;
+        s.events += u64::try_from(events).unwrap_or(0);
+        s.flagged_events += u64::try_from(flagged.unwrap_or(0)).unwrap_or(0);
+        s.first_seen_ms = match (s.first_seen_ms, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        s.last_seen_ms = match (s.last_seen_ms, last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(s)
 }
 
 pub(crate) fn count(conn: &Connection) -> Result<u64> {
@@ -314,7 +367,7 @@ pub(crate) fn prune(writer: &Mutex<Writer>, retention: &Retention, now_ms: i64) 
         }
         let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = w.conn.transaction().db()?;
-        let hour_cut = cutoff.div_euclid(super::ingest::HOUR_MS) * super::ingest::HOUR_MS;
+        let hour_cut = floor_to(cutoff, super::ingest::HOUR_MS);
         tx.execute(
             "DELETE FROM roll WHERE (gran = 0 AND t < ?1) OR (gran = 1 AND t < ?2)",
             params![cutoff, hour_cut],

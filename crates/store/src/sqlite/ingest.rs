@@ -13,7 +13,9 @@
 //! keys near the cut are lower bounds; the heavy hitters a dashboard shows are
 //! exact unless they were once below the cut.
 
-use super::{SqlResult, Writer, db_err, severity_of, severity_rank, status_of, status_rank};
+use super::{
+    SqlResult, Writer, db_err, floor_to, severity_of, severity_rank, status_of, status_rank,
+};
 use crate::Result;
 use crate::model::*;
 use hashbrown::HashMap;
@@ -47,8 +49,8 @@ pub(crate) struct TopState {
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events (ts, source, file, line, kind, action, outcome, ip, \
-     user, method, path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+     user, method, path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked, hr) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
 
 pub(crate) fn ip_bytes(ip: &IpAddr, buf: &mut [u8; 16]) -> usize {
     match ip {
@@ -176,6 +178,7 @@ fn insert_events(
                 cats_buf.as_str(),
                 flagged,
                 e.blocked,
+                e.ts_ms.div_euclid(HOUR_MS),
             ])
             .db()?;
             if i == 0 {
@@ -183,8 +186,8 @@ fn insert_events(
             }
 
             // Rollups, aggregated per batch.
-            let minute = e.ts_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
-            let hour = e.ts_ms.div_euclid(HOUR_MS) * HOUR_MS;
+            let minute = floor_to(e.ts_ms, MINUTE_MS);
+            let hour = floor_to(e.ts_ms, HOUR_MS);
             let r = rolls
                 .entry((minute, e.kind, status_class(e.status)))
                 .or_default();
@@ -229,7 +232,7 @@ fn insert_events(
             ])
             .db()?;
             let h = hours
-                .entry((minute.div_euclid(HOUR_MS) * HOUR_MS, kind, class))
+                .entry((floor_to(minute, HOUR_MS), kind, class))
                 .or_default();
             h.events += r.events;
             h.flagged += r.flagged;
@@ -250,9 +253,7 @@ fn insert_events(
         let mut hcats: HashMap<(i64, &str), i64> = HashMap::new();
         for (&(minute, cat), &n) in &cats {
             st.execute(params![0, minute, cat, n]).db()?;
-            *hcats
-                .entry((minute.div_euclid(HOUR_MS) * HOUR_MS, cat))
-                .or_default() += n;
+            *hcats.entry((floor_to(minute, HOUR_MS), cat)).or_default() += n;
         }
         for (&(hour, cat), &n) in &hcats {
             st.execute(params![1, hour, cat, n]).db()?;
@@ -287,7 +288,7 @@ fn insert_events(
         }
     }
     if let Some(max_ts) = batch.events.iter().map(|e| e.ts_ms).max() {
-        tops.max_hour = tops.max_hour.max(max_ts.div_euclid(HOUR_MS) * HOUR_MS);
+        tops.max_hour = tops.max_hour.max(floor_to(max_ts, HOUR_MS));
     }
     let max_hour = tops.max_hour;
     let mut done = Vec::new();

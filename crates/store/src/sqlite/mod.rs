@@ -30,6 +30,67 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: Checkpointer,
+}
+
+/// Copies the WAL back into the database from its own thread and connection
+/// (`PRAGMA wal_checkpoint(PASSIVE)` every [`CHECKPOINT_EVERY`]), so the
+/// writer does not pay for checkpoints inside `ingest` (measured: 10-20 % of
+/// its time at 4096-row batches). The writer's own auto-checkpoint stays on
+/// at a high mark as a backstop, so the WAL stays bounded if this thread
+/// falls behind.
+struct Checkpointer {
+    stop: std::sync::Arc<(Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| ctx(e, path))?;
+        conn.busy_timeout(Duration::from_millis(100))
+            .map_err(|e| ctx(e, path))?;
+        let stop = std::sync::Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("secmo-store-checkpoint".into())
+            .spawn(move || {
+                let (lock, cv) = &*flag;
+                let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+                while !*stopped {
+                    let (g, _) = cv
+                        .wait_timeout(stopped, CHECKPOINT_EVERY)
+                        .unwrap_or_else(|e| e.into_inner());
+                    stopped = g;
+                    if *stopped {
+                        break;
+                    }
+                    // Busy or I/O errors: the next round (or the writer's backstop) retries.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| StoreError::Db(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.stop;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The writer connection and the in-memory state of ingestion (top-list compaction).
@@ -55,10 +116,12 @@ impl SqliteStore {
         migrate(&conn, &path)?;
         let mut tops = ingest::TopState::default();
         ingest::compact_closed_hours(&conn, &mut tops).map_err(|e| ctx(e, &path))?;
+        let checkpointer = Checkpointer::start(&path)?;
         let store = SqliteStore {
             path,
             writer: Mutex::new(Writer { conn, tops }),
             readers: Mutex::new(Vec::with_capacity(READERS)),
+            _checkpointer: checkpointer,
         };
         Ok(store)
     }
@@ -132,7 +195,8 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
     } else {
         // journal_mode returns a row; execute_batch ignores it.
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;"
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;
+         PRAGMA wal_autocheckpoint = 32768;"
     };
     conn.execute_batch(setup).map_err(|e| ctx(e, path))?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -237,6 +301,11 @@ impl<T> SqlResult<T> for rusqlite::Result<T> {
 }
 
 // ---- shared conversions -------------------------------------------------------
+
+/// `t` rounded down to a multiple of `w` (> 0), saturating (timestamps come from logs).
+pub(crate) fn floor_to(t: i64, w: i64) -> i64 {
+    t.saturating_sub(t.rem_euclid(w))
+}
 
 pub(crate) fn limit_of(p: &PageRequest) -> usize {
     match p.limit {

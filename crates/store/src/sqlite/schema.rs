@@ -14,8 +14,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[V1];
 /// - `rules`/`categories` are ",a,b," strings ("" for unflagged events) so a
 ///   category filter is one `LIKE` without a join; `flagged` is a 0/1 column so
 ///   the IP index covers `ip_summary` (no table lookups).
-/// - Indexes: only what `query_events` drives from: ts, (ip, ts), (user, ts)
+/// - Indexes: only what `query_events` drives from: ts, (hr, ip, ts), (user, ts)
 ///   for non-empty users, (kind, ts), flagged events by ts.
+/// - The IP index leads with the hour (`hr` = ts div 3600000): inserts into a
+///   key spread over every address touch one page per address, so a plain
+///   (ip, ts) index made ingest slow down as the table grew (measured on the
+///   way to 10M rows: 71k → 36k rows/s) once it outgrew the page cache. With
+///   the hour first, a batch only touches the current hour's part of the
+///   index; IP lookups walk the hours that have events (from the hourly
+///   rollups), newest first, one index seek each.
 /// - Rollups (`roll`, `roll_cat`, `roll_top`) are maintained by `ingest`
 ///   from the batch; `stats` never reads `events`.
 const V1: &str = r#"
@@ -33,6 +40,7 @@ CREATE TABLE checkpoints (
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
     ts         INTEGER NOT NULL,
+    hr         INTEGER NOT NULL,
     source     TEXT NOT NULL,
     file       TEXT NOT NULL,
     line       INTEGER NOT NULL,
@@ -55,10 +63,11 @@ CREATE TABLE events (
     blocked    INTEGER NOT NULL
 );
 CREATE INDEX events_ts ON events(ts);
-CREATE INDEX events_ip ON events(ip, ts, id, flagged) WHERE ip IS NOT NULL;
+CREATE INDEX events_ip ON events(hr, ip, ts, id, flagged) WHERE ip IS NOT NULL;
 CREATE INDEX events_user ON events(user, ts) WHERE user != '';
 CREATE INDEX events_kind ON events(kind, ts);
-CREATE INDEX events_flagged ON events(ts) WHERE flagged = 1;
+-- Carries the categories so a category filter never reads the table.
+CREATE INDEX events_flagged ON events(ts, id, categories) WHERE flagged = 1;
 
 -- Rollups. gran 0 = minute, 1 = hour; t = start of the bucket (ms).
 -- class: 1..5 for 1xx..5xx, 0 for events without a status.

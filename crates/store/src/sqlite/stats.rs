@@ -7,7 +7,7 @@
 //! table instead of ~430k.
 
 use super::ingest::{DIM_ATTACKER, DIM_IP, DIM_PATH, DIM_REFERRER, HOUR_MS, MINUTE_MS};
-use super::{SqlResult, severity_of, status_of, status_rank};
+use super::{SqlResult, floor_to, severity_of, status_of, status_rank};
 use crate::Result;
 use crate::model::*;
 use rusqlite::{Connection, params};
@@ -21,8 +21,8 @@ pub(crate) fn bucket_width(since: i64, until: i64, asked: i64) -> i64 {
     let span = (until - since).max(1);
     if asked > 0 {
         // Whole minutes, and never more than ~20k points.
-        let w = ((asked + MINUTE_MS - 1) / MINUTE_MS).max(1) * MINUTE_MS;
-        return w.max(span / 20_000);
+        let w = asked.max(span / 20_000 + 1);
+        return (w.saturating_add(MINUTE_MS - 1) / MINUTE_MS * MINUTE_MS).max(MINUTE_MS);
     }
     let min_width = (span + MAX_POINTS - 1) / MAX_POINTS;
     for m in NICE_MINUTES {
@@ -32,10 +32,6 @@ pub(crate) fn bucket_width(since: i64, until: i64, asked: i64) -> i64 {
     }
     let day = 1440 * MINUTE_MS;
     (min_width + day - 1) / day * day
-}
-
-fn floor_to(t: i64, w: i64) -> i64 {
-    t.div_euclid(w) * w
 }
 
 fn sorted(map: BTreeMap<String, i64>) -> Vec<Counted> {
@@ -63,8 +59,9 @@ fn class_name(c: i64) -> &'static str {
 }
 
 pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> Result<Stats> {
-    let since = q.since_ms;
-    let until = q.until_ms.max(since);
+    // Clamped so that differences of the bounds cannot overflow.
+    let since = q.since_ms.clamp(i64::MIN / 4, i64::MAX / 4);
+    let until = q.until_ms.clamp(i64::MIN / 4, i64::MAX / 4).max(since);
     let bucket = bucket_width(since, until, q.bucket_ms);
     let top = match q.top {
         0 => 10,
@@ -73,7 +70,7 @@ pub(crate) fn stats(conn: &Connection, q: &StatsQuery) -> Result<Stats> {
     let m0 = floor_to(since, MINUTE_MS);
     // (gran, from, to) ranges of rollup rows covering [m0, until).
     let mut ranges: Vec<(i64, i64, i64)> = Vec::new();
-    let h0 = m0.div_euclid(HOUR_MS) * HOUR_MS
+    let h0 = floor_to(m0, HOUR_MS)
         + if m0.rem_euclid(HOUR_MS) == 0 {
             0
         } else {
@@ -280,5 +277,7 @@ mod tests {
         assert_eq!(bucket_width(0, 3_600_000, 0), MINUTE_MS);
         assert_eq!(bucket_width(0, 86_400_000, 0), 15 * MINUTE_MS);
         assert_eq!(bucket_width(0, 3_600_000, 90_000), 2 * MINUTE_MS);
+        assert_eq!(bucket_width(0, 3_600_000, 60_000), MINUTE_MS);
+        assert_eq!(bucket_width(0, 3_600_000, 1), MINUTE_MS);
     }
 }
