@@ -352,6 +352,15 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let cfg: Config = toml::from_str(include_str!("../../../docs/secmo.example.toml"))
+            .expect("docs/secmo.example.toml parses");
+        cfg.validate().expect("and is valid");
+        assert_eq!(cfg.sources.len(), 2);
+        assert_eq!(cfg.blocking.policies[0].min_severity, Some(Severity::High));
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration_ms("90s"), Ok(90_000));
         assert_eq!(parse_duration_ms("1h"), Ok(3_600_000));

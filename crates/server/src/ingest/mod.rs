@@ -363,6 +363,7 @@ impl Ingestor {
             }
         }
 
+        let detected_at = Instant::now();
         // Alerts since the last batch, per source.
         let mut deltas: Vec<AlertDelta> = Vec::new();
         for (si, src) in self.sources.iter_mut().enumerate() {
@@ -467,6 +468,7 @@ impl Ingestor {
         }
 
         let checkpoints: Vec<(String, String)> = last_checkpoints(batches);
+        let rows_at = Instant::now();
         let batch = IngestBatch {
             events: &rows,
             alerts: &deltas,
@@ -508,6 +510,14 @@ impl Ingestor {
             }
         };
         let Some(outcome) = outcome else { return };
+        let stored_at = Instant::now();
+        tracing::debug!(
+            lines = pending.len(),
+            detect_ms = (detected_at - read_at).as_secs_f64() * 1e3,
+            rows_ms = (rows_at - detected_at).as_secs_f64() * 1e3,
+            store_ms = (stored_at - rows_at).as_secs_f64() * 1e3,
+            "batch timings"
+        );
 
         // Bookkeeping and what follows from the batch.
         let m = &self.state.metrics;

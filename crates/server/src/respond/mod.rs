@@ -181,9 +181,14 @@ impl BlockService {
         Ok(expired)
     }
 
-    /// Automatic blocking: the first policy that matches a new or updated
-    /// incident blocks its source IP (unless allowlisted or already blocked).
+    /// Automatic blocking: the first policy that matches a new incident
+    /// blocks its source IP (unless allowlisted or already blocked). Only new
+    /// incidents: when an analyst lifts a block or calls the incident a false
+    /// positive, further alerts of the same incident must not block again.
     pub fn on_incident(&self, touch: &IncidentTouch) -> Option<Block> {
+        if !touch.created {
+            return None;
+        }
         let ip = touch.source_ip?;
         if self.is_allowed(ip) || self.is_blocked(ip) {
             return None;
