@@ -155,7 +155,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Arc::clone(&store),
         &cfg.blocking,
     )?);
-    let (live, _) = tokio::sync::broadcast::channel(1024);
+    // Bounded: a slow viewer misses messages (and is told), memory stays flat.
+    let (live, _) = tokio::sync::broadcast::channel(256);
     let login_window = parse_duration_ms(&cfg.auth.login_window).unwrap_or(300_000);
     let state = Arc::new(AppState {
         throttle: LoginThrottle::new(cfg.auth.login_max_failures, login_window),

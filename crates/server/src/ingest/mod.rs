@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 
 /// Longest raw line kept in the store.
 const MAX_STORED_RAW: usize = 8192;
-/// Events per batch sent to live viewers.
-const LIVE_SAMPLE: usize = 200;
+/// Events per message sent to live viewers, and the least time between two
+/// messages: a browser shows a few hundred lines a second at most, whatever
+/// the ingestion rate (flagged events go first).
+const LIVE_SAMPLE: usize = 100;
+const LIVE_INTERVAL: Duration = Duration::from_millis(250);
 /// Unparsed examples kept per source.
 const UNPARSED_SAMPLES: usize = 5;
 
@@ -120,6 +123,7 @@ pub struct Ingestor {
     scratch: Scratch,
     hits: Vec<Hit>,
     incident_window_ms: i64,
+    last_live: Option<Instant>,
 }
 
 /// One parsed line waiting to be written (indexes into the batch's arenas).
@@ -193,6 +197,7 @@ impl Ingestor {
             sources,
             scratch: Scratch::default(),
             hits: Vec::new(),
+            last_live: None,
         })
     }
 
@@ -563,7 +568,10 @@ impl Ingestor {
                 }
             }
         }
-        if self.state.live.receiver_count() > 0 {
+        if self.state.live.receiver_count() > 0
+            && self.last_live.is_none_or(|t| t.elapsed() >= LIVE_INTERVAL)
+        {
+            self.last_live = Some(Instant::now());
             let mut sample: Vec<EventRecord> = Vec::new();
             let mut order: Vec<usize> = (0..rows.len()).collect();
             // Flagged first, then the newest.
