@@ -28,9 +28,9 @@ use std::net::IpAddr;
 pub(crate) const MINUTE_MS: i64 = 60_000;
 pub(crate) const HOUR_MS: i64 = 3_600_000;
 /// Keys added to an open hour's list before it is compacted.
-const OPEN_CAP: u32 = 20_000;
+const OPEN_CAP: u32 = 8_000;
 /// Keys kept per open hour and list after a compaction.
-const KEEP_OPEN: i64 = 2_000;
+const KEEP_OPEN: i64 = 1_000;
 /// Keys kept per closed hour and list.
 pub(crate) const KEEP_CLOSED: i64 = 500;
 
