@@ -253,7 +253,9 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
                 }
             }
             if scanned >= budget
-                || (residual_scan && scanned.is_multiple_of(4096) && started.elapsed() >= TIME_BUDGET)
+                || (residual_scan
+                    && scanned.is_multiple_of(4096)
+                    && started.elapsed() >= TIME_BUDGET)
             {
                 exhausted = false;
                 break 'segments;
