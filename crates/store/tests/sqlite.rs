@@ -1269,3 +1269,20 @@ fn extreme_timestamps_do_not_break_anything() {
         .expect("prune");
     assert_eq!(store.event_count().expect("count"), 1);
 }
+
+#[test]
+fn new_database_is_wal_with_8k_pages_and_versioned() {
+    let (dir, store) = open();
+    ingest(&store, &sample());
+    drop(store);
+    let conn =
+        rusqlite::Connection::open(dir.path().join("data").join("secmo.db")).expect("open db");
+    let q = |sql: &str| -> String {
+        conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+            .map(|v| format!("{v:?}"))
+            .expect("pragma")
+    };
+    assert_eq!(q("PRAGMA journal_mode"), "Text(\"wal\")");
+    assert_eq!(q("PRAGMA page_size"), "Integer(8192)");
+    assert_eq!(q("PRAGMA user_version"), "Integer(1)");
+}
