@@ -25,7 +25,7 @@
 //!   request when the machine is idle). LIKE is ASCII case-insensitive;
 //!   wildcards in the user's text are escaped.
 
-use super::ingest::{HOUR_MS, ip_bytes};
+use super::ingest::ip_bytes;
 use super::{SqlResult, Writer, category_of, db_err, floor_to, like_escape, limit_of};
 use crate::model::*;
 use crate::{Result, StoreError};
@@ -134,16 +134,16 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         params.len()
     };
 
-    // The driving index and its equality. The IP index is per hour: `hr` is
-    // bound per segment below.
-    let mut hr_param = None;
+    // The driving index and its equality. The IP index is per segment: `seg`
+    // is bound per segment below.
+    let mut seg_param = None;
     let index = if let Some(ip) = q.ip {
         let h = push(&mut params, Value::Integer(0));
-        hr_param = Some(h - 1);
+        seg_param = Some(h - 1);
         let mut b = [0u8; 16];
         let n = ip_bytes(&ip, &mut b);
         let i = push(&mut params, Value::Blob(b[..n].to_vec()));
-        conds.push(format!("hr = ?{h} AND ip = ?{i} AND ip IS NOT NULL"));
+        conds.push(format!("seg = ?{h} AND ip = ?{i} AND ip IS NOT NULL"));
         "events_ip"
     } else if let Some(u) = user {
         let i = push(&mut params, Value::Text(u.to_owned()));
@@ -219,38 +219,63 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     };
     let started = std::time::Instant::now();
 
-    // Segments: the hours holding events (newest first) for the IP index, else one.
-    let segments: Vec<Option<i64>> = match hr_param {
-        None => vec![None],
+    // Segments (IP index: those whose time range meets the request, by
+    // newest event first; else one, the whole index) with an upper bound
+    // of their keys.
+    let segments: Vec<(Option<i64>, (i64, i64))> = match seg_param {
+        None => vec![(None, (cts, cid))],
         Some(_) => {
-            let hi = cts;
             let lo = q.since_ms.unwrap_or(i64::MIN);
-            event_hours(conn, lo, hi)?.into_iter().map(Some).collect()
+            event_segments(conn, lo, cts)?
+                .into_iter()
+                .map(|(seg, max_ts)| (Some(seg), (max_ts, i64::MAX).min((cts, cid))))
+                .collect()
         }
     };
 
+    // Hits so far, newest first. Every key not examined yet is below the
+    // frontier: hits at or above it are final. Segments may overlap in time
+    // (late timestamps), so a hit only counts once the frontier passed it.
     let mut hits: Vec<(i64, i64)> = Vec::with_capacity(limit + 1);
-    let mut last_scanned: Option<(i64, i64)> = None;
+    let final_hits = |hits: &[(i64, i64)], frontier: (i64, i64)| {
+        hits.iter().take_while(|h| **h >= frontier).count()
+    };
+    let mut frontier = (cts, cid);
     let mut exhausted = true;
     let mut scanned = 0usize;
     let mut st = conn.prepare_cached(&sql).db()?;
-    'segments: for seg in segments {
-        if let (Some(h), Some(i)) = (seg, hr_param) {
+    'segments: for (k, &(seg, _)) in segments.iter().enumerate() {
+        // Older segments can hold nothing above this.
+        let rest = segments.get(k + 1).map_or((i64::MIN, i64::MIN), |s| s.1);
+        frontier = segments[k].1.max(rest);
+        if final_hits(&hits, frontier) > limit {
+            exhausted = false;
+            break;
+        }
+        if let (Some(h), Some(i)) = (seg, seg_param) {
             params[i] = Value::Integer(h);
         }
         let mut rows = st.query(rusqlite::params_from_iter(params.iter())).db()?;
+        let mut seg_hits = 0usize;
         while let Some(r) = rows.next().db()? {
             let id: i64 = r.get(0).db()?;
             let ts: i64 = r.get(1).db()?;
             let ok: bool = r.get::<_, Option<bool>>(2).db()?.unwrap_or(false);
-            last_scanned = Some((ts, id));
             scanned += 1;
+            frontier = (ts, id).max(rest);
             if ok {
-                hits.push((ts, id));
-                if hits.len() > limit {
-                    exhausted = false;
-                    break 'segments;
-                }
+                let at = hits.partition_point(|h| *h > (ts, id));
+                hits.insert(at, (ts, id));
+                hits.truncate(limit + 1);
+                seg_hits += 1;
+            }
+            if final_hits(&hits, frontier) > limit {
+                exhausted = false;
+                break 'segments;
+            }
+            // This segment cannot add a hit above the ones kept.
+            if seg_hits > limit {
+                break;
             }
             if scanned >= budget
                 || (residual_scan
@@ -261,15 +286,27 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
                 break 'segments;
             }
         }
+        frontier = rest;
     }
     drop(st);
     let next_cursor = if exhausted {
-        None
-    } else if hits.len() > limit {
-        hits.truncate(limit);
-        hits.last().map(|(ts, id)| format!("{ts}:{id}"))
+        // Everything was examined: every hit is final.
+        if hits.len() > limit {
+            hits.truncate(limit);
+            hits.last().map(|(ts, id)| format!("{ts}:{id}"))
+        } else {
+            None
+        }
     } else {
-        last_scanned.map(|(ts, id)| format!("{ts}:{id}"))
+        let n = final_hits(&hits, frontier);
+        hits.truncate(n);
+        if hits.len() > limit {
+            hits.truncate(limit);
+            hits.last().map(|(ts, id)| format!("{ts}:{id}"))
+        } else {
+            // Budget spent: a short page, going on below the frontier.
+            Some(format!("{}:{}", frontier.0, frontier.1))
+        }
     };
     let mut items = Vec::with_capacity(hits.len());
     let mut st = conn
@@ -283,19 +320,19 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     Ok(Page { items, next_cursor })
 }
 
-/// Hours (as `hr` numbers, newest first) that hold events with ts in `lo..=hi`,
-/// from the hourly rollups (one row per hour, kind and status class).
-fn event_hours(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<i64>> {
+/// IP-index segments whose time range meets `lo..=hi`, with their newest
+/// timestamp, newest first.
+fn event_segments(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(i64, i64)>> {
     let mut st = conn
-        .prepare_cached(
-            "SELECT DISTINCT t FROM roll WHERE gran = 1 AND t >= ?1 AND t <= ?2 ORDER BY t DESC",
-        )
+        .prepare_cached("SELECT seg, max_ts FROM segs WHERE max_ts >= ?1 AND min_ts <= ?2")
         .db()?;
-    let lo = floor_to(lo, HOUR_MS);
-    let rows = st.query_map(params![lo, hi], |r| r.get::<_, i64>(0)).db()?;
-    rows.map(|t| t.map(|t| t.div_euclid(HOUR_MS)))
+    let mut v: Vec<(i64, i64)> = st
+        .query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))
+        .db()?
         .collect::<rusqlite::Result<_>>()
-        .db()
+        .db()?;
+    v.sort_unstable_by_key(|b| std::cmp::Reverse((b.1, b.0)));
+    Ok(v)
 }
 
 pub(crate) fn ip_summary(conn: &Connection, ip: IpAddr) -> Result<IpSummary> {
@@ -304,14 +341,14 @@ pub(crate) fn ip_summary(conn: &Connection, ip: IpAddr) -> Result<IpSummary> {
     let mut st = conn
         .prepare_cached(
             "SELECT count(*), sum(flagged), min(ts), max(ts) FROM events INDEXED BY events_ip \
-             WHERE hr = ?1 AND ip = ?2 AND ip IS NOT NULL",
+             WHERE seg = ?1 AND ip = ?2 AND ip IS NOT NULL",
         )
         .db()?;
     let mut s = IpSummary {
         ip: Some(ip),
         ..Default::default()
     };
-    for h in event_hours(conn, i64::MIN, i64::MAX)? {
+    for (h, _) in event_segments(conn, i64::MIN, i64::MAX)? {
         let (events, flagged, first, last): (i64, Option<i64>, Option<i64>, Option<i64>) = st
             .query_row(params![h, &b[..n]], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -418,6 +455,17 @@ pub(crate) fn prune(writer: &Mutex<Writer>, retention: &Retention, now_ms: i64) 
                 break;
             }
         }
+    }
+    if total > 0 {
+        // Segments left without events.
+        let w = writer.lock().unwrap_or_else(|e| e.into_inner());
+        w.conn
+            .execute(
+                "DELETE FROM segs WHERE seg < coalesce((SELECT min(id) FROM events) >> ?1, \
+                 (SELECT max(seg) + 1 FROM segs))",
+                [super::schema::SEG_SHIFT],
+            )
+            .db()?;
     }
     Ok(total)
 }

@@ -13,6 +13,7 @@
 //! keys near the cut are lower bounds; the heavy hitters a dashboard shows are
 //! exact unless they were once below the cut.
 
+use super::schema::SEG_SHIFT;
 use super::{
     SqlResult, Writer, db_err, floor_to, severity_of, severity_rank, status_of, status_rank,
 };
@@ -49,8 +50,8 @@ pub(crate) struct TopState {
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events (ts, source, file, line, kind, action, outcome, ip, \
-     user, method, path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked, hr) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+     user, method, path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked, seg, id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
 
 pub(crate) fn ip_bytes(ip: &IpAddr, buf: &mut [u8; 16]) -> usize {
     match ip {
@@ -130,10 +131,26 @@ fn insert_events(
     let mut referrers: HashMap<(i64, &str), i64> = HashMap::new();
     let mut rules_buf = String::new();
     let mut cats_buf = String::new();
-    let mut first_id = 0;
+    // Ids are assigned here (as SQLite would: max + 1) so each row knows its segment.
+    let first_id: i64 = tx
+        .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM events")
+        .db()?
+        .query_row([], |r| r.get(0))
+        .db()?;
+    // (seg, min ts, max ts) of the segments this batch writes to.
+    let mut segs: Vec<(i64, i64, i64)> = Vec::with_capacity(2);
     {
         let mut st = tx.prepare_cached(INSERT_EVENT).db()?;
         for (i, e) in batch.events.iter().enumerate() {
+            let id = first_id + i as i64;
+            let seg = id >> SEG_SHIFT;
+            match segs.last_mut() {
+                Some(s) if s.0 == seg => {
+                    s.1 = s.1.min(e.ts_ms);
+                    s.2 = s.2.max(e.ts_ms);
+                }
+                _ => segs.push((seg, e.ts_ms, e.ts_ms)),
+            }
             let flagged = !e.rules.is_empty();
             rules_buf.clear();
             cats_buf.clear();
@@ -178,12 +195,10 @@ fn insert_events(
                 cats_buf.as_str(),
                 flagged,
                 e.blocked,
-                e.ts_ms.div_euclid(HOUR_MS),
+                seg,
+                id,
             ])
             .db()?;
-            if i == 0 {
-                first_id = tx.last_insert_rowid();
-            }
 
             // Rollups, aggregated per batch.
             let minute = floor_to(e.ts_ms, MINUTE_MS);
@@ -213,6 +228,19 @@ fn insert_events(
             if !e.referrer.is_empty() && e.referrer != "-" {
                 *referrers.entry((hour, e.referrer)).or_default() += 1;
             }
+        }
+    }
+
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT INTO segs (seg, min_ts, max_ts) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (seg) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), \
+                 max_ts = max(max_ts, excluded.max_ts)",
+            )
+            .db()?;
+        for (seg, lo, hi) in segs {
+            st.execute(params![seg, lo, hi]).db()?;
         }
     }
 
