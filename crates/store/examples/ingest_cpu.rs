@@ -39,6 +39,13 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let n: u64 = args.get(1).ok_or("ROWS")?.parse()?;
     let batch: u64 = args.get(2).map_or(Ok(4096), |s| s.parse())?;
     let store = SqliteStore::open(&dir)?;
+    // Experiments only: DROP_INDEX=a,b drops indexes before ingesting (what each costs).
+    if let Ok(v) = std::env::var("DROP_INDEX") {
+        let c = rusqlite::Connection::open(store.path())?;
+        for ix in v.split(',').filter(|s| !s.is_empty()) {
+            c.execute_batch(&format!("DROP INDEX IF EXISTS \"{ix}\""))?;
+        }
+    }
     let mut synth = synth::Synth::new(0);
     synth.n = store.event_count()?;
     let mut owned = Vec::new();

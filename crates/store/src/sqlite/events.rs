@@ -395,6 +395,7 @@ fn prune_chunk(writer: &Mutex<Writer>, sql: &str, p: &[i64]) -> Result<u64> {
 }
 
 pub(crate) fn prune(writer: &Mutex<Writer>, retention: &Retention, now_ms: i64) -> Result<u64> {
+    super::ingest::flush_tops(&mut writer.lock().unwrap_or_else(|e| e.into_inner()))?;
     let mut total = 0u64;
     if let Some(days) = retention.max_age_days {
         let cutoff = now_ms.saturating_sub(i64::from(days).saturating_mul(86_400_000));

@@ -97,6 +97,14 @@ impl Drop for Checkpointer {
 pub(crate) struct Writer {
     conn: Connection,
     tops: ingest::TopState,
+    pending: ingest::PendingTops,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Best effort: a failure loses only pending top-list counts.
+        let _ = ingest::flush_tops(self);
+    }
 }
 
 impl SqliteStore {
@@ -119,7 +127,11 @@ impl SqliteStore {
         let checkpointer = Checkpointer::start(&path)?;
         let store = SqliteStore {
             path,
-            writer: Mutex::new(Writer { conn, tops }),
+            writer: Mutex::new(Writer {
+                conn,
+                tops,
+                pending: Default::default(),
+            }),
             readers: Mutex::new(Vec::with_capacity(READERS)),
             _checkpointer: checkpointer,
         };
@@ -421,6 +433,7 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self, q: &StatsQuery) -> Result<Stats> {
+        ingest::flush_tops(&mut self.writer())?;
         stats::stats(&*self.reader()?, q)
     }
 
