@@ -436,6 +436,12 @@ fn kill_9_while_writing_and_restart_count_every_line_exactly_once() {
     let mut kills = Vec::new();
     for (run, share) in [(1usize, 20 + rng.below(25)), (2, 55 + rng.below(25))] {
         let at = N * share as usize / 100;
+        // The process to kill has committed lines (and checkpoints) of its own.
+        let api = server.login();
+        wait_for(30, "the server to store lines before it is killed", || {
+            let page = api.get("/api/events", &[("source", "web"), ("limit", "1")]);
+            (!page["items"].as_array()?.is_empty()).then_some(())
+        });
         wait_for(120, "the writer to get there", || {
             (written.load(Ordering::SeqCst) >= at).then_some(())
         });
