@@ -1,7 +1,7 @@
 //! Event queries, retention.
 //!
 //! `query_events` drives from one index, chosen by the most selective filter
-//! present: (ip, ts) > (user, ts) > flagged (ts) > (kind, ts) > (ts). The
+//! present: (seg, ip, ts) > (seg, user, ts) > flagged (ts) > (kind, ts) > (ts). The
 //! other filters are "residual": evaluated per row while walking that index
 //! newest first, stopping once the page is full. A residual scan is bounded
 //! by [`SCAN_BUDGET`] rows and [`TIME_BUDGET`] per request: when the budget runs out before the
@@ -134,8 +134,8 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         params.len()
     };
 
-    // The driving index and its equality. The IP index is per segment: `seg`
-    // is bound per segment below.
+    // The driving index and its equality. The IP and user indexes are per
+    // segment: `seg` is bound per segment below.
     let mut seg_param = None;
     let index = if let Some(ip) = q.ip {
         let h = push(&mut params, Value::Integer(0));
@@ -146,8 +146,10 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         conds.push(format!("seg = ?{h} AND ip = ?{i} AND ip IS NOT NULL"));
         "events_ip"
     } else if let Some(u) = user {
+        let h = push(&mut params, Value::Integer(0));
+        seg_param = Some(h - 1);
         let i = push(&mut params, Value::Text(u.to_owned()));
-        conds.push(format!("user = ?{i} AND user != ''"));
+        conds.push(format!("seg = ?{h} AND user = ?{i} AND user != ''"));
         "events_user"
     } else if flagged {
         conds.push("flagged = 1".into());
@@ -219,7 +221,7 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     };
     let started = std::time::Instant::now();
 
-    // Segments (IP index: those whose time range meets the request, by
+    // Segments (IP and user indexes: those whose time range meets the request, by
     // newest event first; else one, the whole index) with an upper bound
     // of their keys.
     let segments: Vec<(Option<i64>, (i64, i64))> = match seg_param {
