@@ -196,6 +196,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api", api)
         .route("/metrics", get(system::metrics))
         .route("/", get(system::index))
+        .fallback(system::spa)
         .layer(DefaultBodyLimit::max(1 << 20))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .with_state(state)

@@ -6,9 +6,9 @@ use crate::auth::{ClientIp, Principal};
 use crate::state::AppState;
 use crate::{blocking, now_ms};
 use axum::extract::{FromRequestParts, State};
-use axum::http::header;
 use axum::http::request::Parts;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{Method, Uri, header};
+use axum::response::{IntoResponse, Response};
 use secmo_store::{AuditEntry, Page, Role};
 use serde::Serialize;
 use std::sync::Arc;
@@ -120,16 +120,52 @@ pub async fn rules(
     axum::Json(st.detector.rules().to_vec())
 }
 
-/// The landing page until the dashboard is built into the binary.
-pub async fn index(
+/// The dashboard's page (`/` and every client-side route). Writes a
+/// PAGE_VISIT line to the activity log the rules watch.
+pub async fn index(State(st): State<Arc<AppState>>, ClientIp(ip): ClientIp) -> Response {
+    st.activity.page_visit(ip, "");
+    page_response()
+}
+
+fn page_response() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        secmo_web::index_html(),
+    )
+        .into_response()
+}
+
+/// Everything outside `/api`: a built file of the dashboard (hashed names
+/// cached for a year), otherwise the page itself for client-side routes.
+pub async fn spa(
     State(st): State<Arc<AppState>>,
     ClientIp(ip): ClientIp,
-) -> Result<Html<&'static str>, ApiError> {
+    method: Method,
+    uri: Uri,
+) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return ApiError::NotFound("no such page".into()).into_response();
+    }
+    let path = uri.path();
+    if let Some((data, mime)) = secmo_web::asset(path).filter(|_| path != "/index.html") {
+        let cache = if secmo_web::is_immutable(path) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        return (
+            [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache)],
+            data,
+        )
+            .into_response();
+    }
+    // A missing file under assets/ (an old bundle name) is a 404, not the page.
+    if secmo_web::is_immutable(path) {
+        return ApiError::NotFound(format!("{path} not found")).into_response();
+    }
     st.activity.page_visit(ip, "");
-    Ok(Html(
-        "<!doctype html><meta charset=utf-8><title>secmo</title>\
-         <h1>secmo is running</h1>\
-         <p>The HTTP API is at <a href=\"/api/openapi.json\">/api/openapi.json</a>; \
-         log in with <code>POST /api/auth/login</code>.</p>",
-    ))
+    page_response()
 }
