@@ -1,5 +1,7 @@
 //! The live pipeline: tail files → parse → detect → store, one batch at a
-//! time. Each committed batch carries the sources' checkpoints, so a crash
+//! time, in two stages: the ingest thread tails, parses and detects; the
+//! store thread builds rows and commits them (the slower stage), so the next
+//! poll is parsed while the last one is written. Batches commit in order. Each committed batch carries the sources' checkpoints, so a crash
 //! loses nothing and counts nothing twice (ingestion resumes from the last
 //! committed checkpoint; detection windows restart empty).
 //!
@@ -100,7 +102,8 @@ impl SourceBoard {
 }
 
 struct FileState {
-    parser: Box<dyn LineParser>,
+    /// Shared with the store thread, which re-parses to build rows.
+    parser: Arc<dyn LineParser>,
     format: Format,
     /// Index into the source's file names (evidence `input`).
     input: u32,
@@ -123,7 +126,31 @@ pub struct Ingestor {
     scratch: Scratch,
     hits: Vec<Hit>,
     incident_window_ms: i64,
+}
+
+/// The store stage: builds rows, commits them with the alerts and checkpoints
+/// in one transaction, then does what follows (metrics, board, live view,
+/// incidents → blocks).
+struct Writer {
+    state: Arc<AppState>,
+    defs: Vec<SourceDef>,
+    incident_window_ms: i64,
     last_live: Option<Instant>,
+}
+
+/// One poll's lines, parsed and detected, on their way to the store.
+struct Work {
+    batches: Vec<LineBatch>,
+    /// The parser of each batch's file: rows are built by parsing again
+    /// (parsing is cheap; events borrow the batch buffers).
+    parsers: Vec<Option<Arc<dyn LineParser>>>,
+    pending: Vec<Pending>,
+    rule_arena: Vec<u32>,
+    unparsed_samples: Vec<(usize, UnparsedView)>,
+    deltas: Vec<AlertDelta>,
+    read_at: Instant,
+    detected_at: Instant,
+    now: i64,
 }
 
 /// One parsed line waiting to be written (indexes into the batch's arenas).
@@ -197,29 +224,57 @@ impl Ingestor {
             sources,
             scratch: Scratch::default(),
             hits: Vec::new(),
-            last_live: None,
         })
     }
 
     /// Run until `stop` is set.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
-        let mut batches: Vec<LineBatch> = Vec::new();
+        // One poll may wait while another is written: memory stays bounded.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Work>(1);
+        let mut writer = Writer {
+            state: Arc::clone(&self.state),
+            defs: self.defs.clone(),
+            incident_window_ms: self.incident_window_ms,
+            last_live: None,
+        };
+        let writer_stop = Arc::clone(&stop);
+        let spawned = std::thread::Builder::new()
+            .name("secmo-store".into())
+            .spawn(move || {
+                for work in rx {
+                    writer.write(work, &writer_stop);
+                }
+            });
+        let writer_thread = match spawned {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the store thread; nothing is ingested");
+                return;
+            }
+        };
         let mut last_tick = Instant::now();
         while !stop.load(Relaxed) {
-            batches.clear();
+            let mut batches: Vec<LineBatch> = Vec::new();
             if let Err(e) = self.tailer.poll(Duration::from_millis(200), &mut batches) {
                 tracing::warn!(error = %e, "tailing");
             }
             let read_at = Instant::now();
+            self.update_board();
             if !batches.is_empty() {
-                self.process(&mut batches, read_at, &stop);
+                let work = self.process(batches, read_at);
+                if tx.send(work).is_err() {
+                    tracing::error!("the store thread stopped; ingestion stops");
+                    break;
+                }
             }
-            self.update_board(&batches);
             if last_tick.elapsed() >= Duration::from_secs(2) {
                 last_tick = Instant::now();
                 self.tick();
             }
         }
+        // What was read is still written (its checkpoints with it).
+        drop(tx);
+        let _ = writer_thread.join();
     }
 
     fn tick(&self) {
@@ -260,7 +315,7 @@ impl Ingestor {
         let format = format
             .or_else(|| sniff_format(&lines, &opts).map(|(f, _)| f))
             .unwrap_or(Format::Access);
-        let parser = parser_for(format, &opts, &lines);
+        let parser: Arc<dyn LineParser> = Arc::from(parser_for(format, &opts, &lines));
         let input = src.names.len() as u32;
         src.names.push(path.display().to_string());
         src.files.insert(
@@ -273,7 +328,8 @@ impl Ingestor {
         );
     }
 
-    fn process(&mut self, batches: &mut [LineBatch], read_at: Instant, stop: &AtomicBool) {
+    /// Parse and detect one poll's batches.
+    fn process(&mut self, mut batches: Vec<LineBatch>, read_at: Instant) -> Work {
         let now = crate::now_ms();
         for b in batches.iter_mut() {
             secmo_pipeline::utf8::repair_in_place(&mut b.data);
@@ -368,7 +424,6 @@ impl Ingestor {
             }
         }
 
-        let detected_at = Instant::now();
         // Alerts since the last batch, per source.
         let mut deltas: Vec<AlertDelta> = Vec::new();
         for (si, src) in self.sources.iter_mut().enumerate() {
@@ -380,8 +435,87 @@ impl Ingestor {
             }
         }
 
-        // Re-parse to build borrowed rows (parsing is cheap; events borrow the batch buffers).
-        let meta = detector.rules();
+        let parsers = batches
+            .iter()
+            .map(|b| {
+                self.sources
+                    .get(b.source)
+                    .and_then(|s| s.files.get(&b.path))
+                    .map(|fs| Arc::clone(&fs.parser))
+            })
+            .collect();
+        Work {
+            batches,
+            parsers,
+            pending,
+            rule_arena,
+            unparsed_samples,
+            deltas,
+            read_at,
+            detected_at: Instant::now(),
+            now,
+        }
+    }
+
+    fn update_board(&mut self) {
+        let status = self.tailer.status();
+        let mut board = self
+            .state
+            .sources
+            .sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (si, src) in self.sources.iter_mut().enumerate() {
+            let Some(view) = board.get_mut(si) else {
+                continue;
+            };
+            let elapsed = src.window_start.elapsed().as_secs_f64();
+            if elapsed >= 1.0 {
+                view.lines_per_sec = src.window_lines as f64 / elapsed;
+                src.window_lines = 0;
+                src.window_start = Instant::now();
+            }
+            view.files = status
+                .iter()
+                .filter(|f| f.source == si)
+                .map(|f| FileView {
+                    path: f.path.display().to_string(),
+                    format: src
+                        .files
+                        .get(&f.path)
+                        .map(|fs| fs.format.name().to_string())
+                        .unwrap_or_default(),
+                    offset: f.offset,
+                    size: f.size,
+                    lag_bytes: f.size.saturating_sub(f.offset),
+                    lines: f.lines,
+                    rotations: f.rotations,
+                    truncations: f.truncations,
+                    last_error: f.last_error.clone(),
+                })
+                .collect();
+            view.lag_bytes = view.files.iter().map(|f| f.lag_bytes).sum();
+            view.last_error = view.files.iter().find_map(|f| f.last_error.clone());
+        }
+    }
+}
+
+impl Writer {
+    /// Build rows, commit them, then do what follows from the batch.
+    fn write(&mut self, work: Work, stop: &AtomicBool) {
+        let Work {
+            batches,
+            parsers,
+            pending,
+            rule_arena,
+            unparsed_samples,
+            deltas,
+            read_at,
+            detected_at,
+            now,
+        } = work;
+        let write_at = Instant::now();
+        let meta = self.state.detector.rules();
         let rule_ids: Vec<&str> = meta.iter().map(|m| m.id.as_str()).collect();
         let rule_cats: Vec<Category> = meta.iter().map(|m| m.category).collect();
         let mut id_arena: Vec<&str> = Vec::with_capacity(rule_arena.len());
@@ -404,14 +538,14 @@ impl Ingestor {
             let b = &batches[p.batch];
             let text = std::str::from_utf8(&b.data[p.start..p.end]).unwrap_or("");
             events.push(match p.kind {
-                Kind::Event => self
-                    .sources
-                    .get(p.source)
-                    .and_then(|s| s.files.get(&b.path))
-                    .and_then(|fs| match fs.parser.parse(text) {
-                        Ok(Parsed::Event(ev)) => Some(ev),
-                        _ => None,
-                    }),
+                Kind::Event => {
+                    parsers[p.batch]
+                        .as_deref()
+                        .and_then(|parser| match parser.parse(text) {
+                            Ok(Parsed::Event(ev)) => Some(ev),
+                            _ => None,
+                        })
+                }
                 Kind::Unparsed(_) => None,
             });
         }
@@ -472,7 +606,7 @@ impl Ingestor {
             rows.push(row);
         }
 
-        let checkpoints: Vec<(String, String)> = last_checkpoints(batches);
+        let checkpoints: Vec<(String, String)> = last_checkpoints(&batches);
         let rows_at = Instant::now();
         let batch = IngestBatch {
             events: &rows,
@@ -519,7 +653,8 @@ impl Ingestor {
         tracing::debug!(
             lines = pending.len(),
             detect_ms = (detected_at - read_at).as_secs_f64() * 1e3,
-            rows_ms = (rows_at - detected_at).as_secs_f64() * 1e3,
+            wait_ms = (write_at - detected_at).as_secs_f64() * 1e3,
+            rows_ms = (rows_at - write_at).as_secs_f64() * 1e3,
             store_ms = (stored_at - rows_at).as_secs_f64() * 1e3,
             "batch timings"
         );
@@ -603,48 +738,6 @@ impl Ingestor {
                 let _ = self.state.live.send(LiveMessage::Block(block));
             }
             let _ = self.state.live.send(LiveMessage::Incident(touch));
-        }
-    }
-
-    fn update_board(&mut self, _batches: &[LineBatch]) {
-        let status = self.tailer.status();
-        let mut board = self
-            .state
-            .sources
-            .sources
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        for (si, src) in self.sources.iter_mut().enumerate() {
-            let Some(view) = board.get_mut(si) else {
-                continue;
-            };
-            let elapsed = src.window_start.elapsed().as_secs_f64();
-            if elapsed >= 1.0 {
-                view.lines_per_sec = src.window_lines as f64 / elapsed;
-                src.window_lines = 0;
-                src.window_start = Instant::now();
-            }
-            view.files = status
-                .iter()
-                .filter(|f| f.source == si)
-                .map(|f| FileView {
-                    path: f.path.display().to_string(),
-                    format: src
-                        .files
-                        .get(&f.path)
-                        .map(|fs| fs.format.name().to_string())
-                        .unwrap_or_default(),
-                    offset: f.offset,
-                    size: f.size,
-                    lag_bytes: f.size.saturating_sub(f.offset),
-                    lines: f.lines,
-                    rotations: f.rotations,
-                    truncations: f.truncations,
-                    last_error: f.last_error.clone(),
-                })
-                .collect();
-            view.lag_bytes = view.files.iter().map(|f| f.lag_bytes).sum();
-            view.last_error = view.files.iter().find_map(|f| f.last_error.clone());
         }
     }
 }
