@@ -4,7 +4,7 @@
 Appends one SQL-injection request from a new IP address at a steady pace to a
 log file the server follows, and listens on the server's event stream
 (`GET /api/stream`, Server-Sent Events) for the `incident` naming that IP. The
-latency of a sample is the time from the append (after the write returned) to
+latency of a sample is the time from the append (just before the write) to
 the arrival of the incident event. Prints one JSON object with the figures.
 
 Usage: bench_serve_latency.py --url http://127.0.0.1:18080 --token TOKEN \
@@ -125,8 +125,9 @@ def main():
             line = ('%s - - [%s] "GET /products.php?id=1%%27%%20UNION%%20SELECT%%20username,password'
                     '%%20FROM%%20users--%%20 HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11; Linux x86_64)"\n'
                     % (ip, stamp))
-            os.write(fd, line.encode())
-            sent[ip] = time.monotonic()
+            data = line.encode()
+            sent[ip] = time.monotonic()  # before the write: never flatters the figure
+            os.write(fd, data)
             next_at += args.interval
             time.sleep(max(0.0, next_at - time.monotonic()))
     finally:
