@@ -174,6 +174,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         metrics: Arc::default(),
         started_ms: now_ms(),
         stats_cache: Default::default(),
+        credentials: Default::default(),
         cfg,
     });
 

@@ -30,4 +30,5 @@ pub struct AppState {
     /// Served over TLS (session cookies get `Secure`).
     pub tls: bool,
     pub stats_cache: crate::api::stats::StatsCache,
+    pub credentials: crate::auth::CredentialCache,
 }

@@ -121,6 +121,7 @@ pub async fn logout(State(st): State<Arc<AppState>>, p: Principal) -> ApiResult<
         let s2 = Arc::clone(&st);
         let h = id_hash.clone();
         blocking(move || s2.store.delete_session(&h)).await?;
+        st.credentials.clear();
     }
     st.activity.logout(p.ip, &p.user.name);
     audit(
@@ -263,6 +264,7 @@ pub async fn update_user(
         Ok::<_, secmo_store::StoreError>(u)
     })
     .await?;
+    st.credentials.clear();
     audit(
         &st,
         &p.user.name,
@@ -286,6 +288,7 @@ pub async fn delete_user(
     }
     let s2 = Arc::clone(&st);
     let deleted = blocking(move || s2.store.delete_user(id)).await?;
+    st.credentials.clear();
     if !deleted {
         return Err(ApiError::NotFound(format!("user {id} not found")));
     }
@@ -364,6 +367,7 @@ pub async fn revoke_token(
     p.require(Role::Admin)?;
     let s2 = Arc::clone(&st);
     let revoked = blocking(move || s2.store.revoke_token(id)).await?;
+    st.credentials.clear();
     if !revoked {
         return Err(ApiError::NotFound(format!("token {id} not found")));
     }

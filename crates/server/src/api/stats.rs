@@ -15,28 +15,87 @@ use std::time::{Duration, Instant};
 
 type Key = (i64, i64, i64, u32);
 
+/// Computed stats and the stored-event count, shared by every client asking
+/// for the same range within a second.
+#[derive(Clone)]
+pub struct Cached {
+    pub stats: Arc<Stats>,
+    pub stored: u64,
+}
+
+struct Entry {
+    at: Instant,
+    value: Cached,
+    refreshing: bool,
+}
+
+/// Stale-while-revalidate: a fresh entry is served as is; a stale one is
+/// served at once while one request refreshes it in the background; a
+/// missing one is computed once (single flight) while the others wait.
 #[derive(Default)]
 pub struct StatsCache {
-    entries: Mutex<HashMap<Key, (Instant, Arc<Stats>)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
+    computing: tokio::sync::Mutex<()>,
 }
 
 const FRESH: Duration = Duration::from_secs(1);
+/// Entries older than this are not served even as stale.
+const USABLE: Duration = Duration::from_secs(30);
+
+enum Lookup {
+    Fresh(Cached),
+    Stale(Cached, bool),
+    Missing,
+}
 
 impl StatsCache {
-    fn get(&self, key: &Key) -> Option<Arc<Stats>> {
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(at, _)| at.elapsed() < FRESH)
-            .map(|(_, s)| Arc::clone(s))
+    fn lookup(&self, key: &Key) -> Lookup {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(key) {
+            Some(e) if e.at.elapsed() < FRESH => Lookup::Fresh(e.value.clone()),
+            Some(e) if e.at.elapsed() < USABLE => {
+                let start_refresh = !e.refreshing;
+                e.refreshing = true;
+                Lookup::Stale(e.value.clone(), start_refresh)
+            }
+            _ => Lookup::Missing,
+        }
     }
 
-    fn put(&self, key: Key, stats: Arc<Stats>) {
+    fn put(&self, key: Key, value: Cached) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 256 {
-            map.retain(|_, (at, _)| at.elapsed() < FRESH);
+            map.retain(|_, e| e.at.elapsed() < USABLE);
         }
-        map.insert(key, (Instant::now(), stats));
+        map.insert(
+            key,
+            Entry {
+                at: Instant::now(),
+                value,
+                refreshing: false,
+            },
+        );
     }
+
+    fn refresh_failed(&self, key: &Key) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = map.get_mut(key) {
+            e.refreshing = false;
+        }
+    }
+}
+
+async fn compute(st: &Arc<AppState>, query: StatsQuery) -> ApiResult<Cached> {
+    let s2 = Arc::clone(st);
+    blocking(move || {
+        let stats = s2.store.stats(&query)?;
+        let stored = s2.store.event_count()?;
+        Ok::<_, secmo_store::StoreError>(Cached {
+            stats: Arc::new(stats),
+            stored,
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -84,23 +143,41 @@ pub async fn stats(
     let top = q.top.unwrap_or(10).clamp(1, 100);
     // Relative ranges move every millisecond: key on whole seconds.
     let key = (since / 1000, until / 1000, bucket, top);
-    let s2 = Arc::clone(&st);
-    let stats = match st.stats_cache.get(&key) {
-        Some(s) => s,
-        None => {
-            let query = StatsQuery {
-                since_ms: since,
-                until_ms: until,
-                bucket_ms: bucket,
-                top,
-            };
-            let s = Arc::new(blocking(move || s2.store.stats(&query)).await?);
-            st.stats_cache.put(key, Arc::clone(&s));
-            s
+    let query = StatsQuery {
+        since_ms: since,
+        until_ms: until,
+        bucket_ms: bucket,
+        top,
+    };
+    let cached = match st.stats_cache.lookup(&key) {
+        Lookup::Fresh(c) => c,
+        Lookup::Stale(c, start_refresh) => {
+            if start_refresh {
+                let st2 = Arc::clone(&st);
+                tokio::spawn(async move {
+                    match compute(&st2, query).await {
+                        Ok(v) => st2.stats_cache.put(key, v),
+                        Err(_) => st2.stats_cache.refresh_failed(&key),
+                    }
+                });
+            }
+            c
+        }
+        Lookup::Missing => {
+            let _one = st.stats_cache.computing.lock().await;
+            // Another request may have filled it while this one waited.
+            match st.stats_cache.lookup(&key) {
+                Lookup::Fresh(c) => c,
+                Lookup::Stale(..) | Lookup::Missing => {
+                    let c = compute(&st, query).await?;
+                    st.stats_cache.put(key, c.clone());
+                    c
+                }
+            }
         }
     };
-    let s3 = Arc::clone(&st);
-    let stored = blocking(move || s3.store.event_count()).await?;
+    let stats = cached.stats;
+    let stored = cached.stored;
     Ok(axum::Json(StatsResponse {
         total_events: stats.events,
         blocked_ips: stats.active_blocks,

@@ -49,6 +49,44 @@ impl Principal {
     }
 }
 
+/// Recently verified credentials, so a dashboard polling every few seconds
+/// and a script hammering the API do not cost a database lookup (and, for
+/// tokens, a write of `last_used_ms`) per request. Entries live
+/// [`CREDENTIAL_TTL`]; any change to users, tokens or sessions clears them.
+#[derive(Default)]
+pub struct CredentialCache {
+    map:
+        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, User, Credential)>>,
+}
+
+pub const CREDENTIAL_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+const CREDENTIAL_CACHE_MAX: usize = 10_000;
+
+impl CredentialCache {
+    fn get(&self, hash: &str) -> Option<(User, Credential)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash)
+            .filter(|(at, _, _)| at.elapsed() < CREDENTIAL_TTL)
+            .map(|(_, u, c)| (u.clone(), c.clone()))
+    }
+
+    fn put(&self, hash: String, user: User, cred: Credential) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CREDENTIAL_CACHE_MAX {
+            map.retain(|_, (at, _, _)| at.elapsed() < CREDENTIAL_TTL);
+            if map.len() >= CREDENTIAL_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(hash, (std::time::Instant::now(), user, cred));
+    }
+
+    /// Forget everything (a user, token or session changed).
+    pub fn clear(&self) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// The client's address: the socket peer, or the first untrusted hop of
 /// X-Forwarded-For when the peer is a trusted proxy.
 #[derive(Debug, Clone, Copy)]
@@ -134,14 +172,31 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             .map(str::trim);
         let principal = if let Some(secret) = bearer {
             let hash = password::sha256_hex(secret);
+            if let Some((user, credential)) = state.credentials.get(&hash) {
+                return finish(
+                    parts,
+                    Principal {
+                        user,
+                        credential,
+                        ip,
+                    },
+                );
+            }
             let st = Arc::clone(state);
-            let found = crate::blocking(move || st.store.token(&hash, now)).await?;
+            let h2 = hash.clone();
+            let found = crate::blocking(move || st.store.token(&h2, now)).await?;
             match found {
-                Some((token, user)) => Principal {
-                    user,
-                    credential: Credential::Token { id: token.id },
-                    ip,
-                },
+                Some((token, user)) => {
+                    let credential = Credential::Token { id: token.id };
+                    state
+                        .credentials
+                        .put(hash, user.clone(), credential.clone());
+                    Principal {
+                        user,
+                        credential,
+                        ip,
+                    }
+                }
                 None => {
                     state.activity.api_refused(ip, "");
                     return Err(ApiError::Unauthorized(
@@ -151,18 +206,34 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             }
         } else if let Some(value) = cookie(&parts.headers, SESSION_COOKIE) {
             let hash = password::sha256_hex(value);
+            if let Some((user, credential)) = state.credentials.get(&hash) {
+                return finish(
+                    parts,
+                    Principal {
+                        user,
+                        credential,
+                        ip,
+                    },
+                );
+            }
             let st = Arc::clone(state);
             let h2 = hash.clone();
             let found = crate::blocking(move || st.store.session(&h2, now)).await?;
             match found {
-                Some((session, user)) => Principal {
-                    user,
-                    credential: Credential::Session {
-                        id_hash: hash,
+                Some((session, user)) => {
+                    let credential = Credential::Session {
+                        id_hash: hash.clone(),
                         csrf: session.csrf_token,
-                    },
-                    ip,
-                },
+                    };
+                    state
+                        .credentials
+                        .put(hash, user.clone(), credential.clone());
+                    Principal {
+                        user,
+                        credential,
+                        ip,
+                    }
+                }
                 None => {
                     state.activity.api_refused(ip, "");
                     return Err(ApiError::Unauthorized(
@@ -175,23 +246,28 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             return Err(ApiError::Unauthorized("log in or send an API token".into()));
         };
 
-        if let Credential::Session { csrf, .. } = &principal.credential
-            && is_change(&parts.method)
-        {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !password::constant_time_eq(sent, csrf) {
-                return Err(ApiError::Forbidden(
-                    "missing or wrong x-csrf-token header (cross-site request refused)".into(),
-                ));
-            }
-        }
-        parts.extensions.insert(principal.clone());
-        Ok(principal)
+        finish(parts, principal)
     }
+}
+
+/// CSRF check for cookie-authenticated changes, then remember the principal on the request.
+fn finish(parts: &mut Parts, principal: Principal) -> Result<Principal, ApiError> {
+    if let Credential::Session { csrf, .. } = &principal.credential
+        && is_change(&parts.method)
+    {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !password::constant_time_eq(sent, csrf) {
+            return Err(ApiError::Forbidden(
+                "missing or wrong x-csrf-token header (cross-site request refused)".into(),
+            ));
+        }
+    }
+    parts.extensions.insert(principal.clone());
+    Ok(principal)
 }
 
 /// First start: make sure an admin exists. Returns the generated password

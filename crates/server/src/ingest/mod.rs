@@ -136,6 +136,8 @@ struct Writer {
     defs: Vec<SourceDef>,
     incident_window_ms: i64,
     last_live: Option<Instant>,
+    /// Events waiting for the next live message (flagged first, bounded).
+    live_pending: Vec<EventRecord>,
 }
 
 /// One poll's lines, parsed and detected, on their way to the store.
@@ -236,13 +238,19 @@ impl Ingestor {
             defs: self.defs.clone(),
             incident_window_ms: self.incident_window_ms,
             last_live: None,
+            live_pending: Vec::new(),
         };
         let writer_stop = Arc::clone(&stop);
         let spawned = std::thread::Builder::new()
             .name("secmo-store".into())
             .spawn(move || {
-                for work in rx {
-                    writer.write(work, &writer_stop);
+                loop {
+                    match rx.recv_timeout(LIVE_INTERVAL) {
+                        Ok(work) => writer.write(work, &writer_stop),
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                    writer.flush_live();
                 }
             });
         let writer_thread = match spawned {
@@ -501,6 +509,19 @@ impl Ingestor {
 }
 
 impl Writer {
+    /// Send the waiting live events if the last message is old enough.
+    fn flush_live(&mut self) {
+        if self.live_pending.is_empty()
+            || self.last_live.is_some_and(|t| t.elapsed() < LIVE_INTERVAL)
+        {
+            return;
+        }
+        self.last_live = Some(Instant::now());
+        let mut sample = std::mem::take(&mut self.live_pending);
+        sample.sort_by_key(|e| e.id);
+        let _ = self.state.live.send(LiveMessage::Events(sample));
+    }
+
     /// Build rows, commit them, then do what follows from the batch.
     fn write(&mut self, work: Work, stop: &AtomicBool) {
         let Work {
@@ -703,19 +724,20 @@ impl Writer {
                 }
             }
         }
-        if self.state.live.receiver_count() > 0
-            && self.last_live.is_none_or(|t| t.elapsed() >= LIVE_INTERVAL)
-        {
-            self.last_live = Some(Instant::now());
-            let mut sample: Vec<EventRecord> = Vec::new();
+        if self.state.live.receiver_count() > 0 {
+            // Keep the flagged and the newest of this batch and what waits
+            // already; sent by `flush_live` at most every LIVE_INTERVAL.
             let mut order: Vec<usize> = (0..rows.len()).collect();
-            // Flagged first, then the newest.
             order.sort_by_key(|i| (rows[*i].rules.is_empty(), std::cmp::Reverse(*i)));
             for i in order.into_iter().take(LIVE_SAMPLE) {
-                sample.push(record(&rows[i], outcome.first_event_id + i as i64));
+                self.live_pending
+                    .push(record(&rows[i], outcome.first_event_id + i as i64));
             }
-            sample.sort_by_key(|e| e.id);
-            let _ = self.state.live.send(LiveMessage::Events(sample));
+            if self.live_pending.len() > LIVE_SAMPLE {
+                self.live_pending
+                    .sort_by_key(|e| (e.rules.is_empty(), std::cmp::Reverse(e.id)));
+                self.live_pending.truncate(LIVE_SAMPLE);
+            }
         }
         for touch in outcome.incidents {
             if touch.created {
