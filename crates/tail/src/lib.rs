@@ -933,9 +933,29 @@ impl Tailer {
         let grace = self.opts.glob_rescan.max(self.opts.poll_interval * 4);
         let mut retire: Vec<usize> = Vec::new();
         let mut truncated_sources: Vec<usize> = Vec::new();
-        for idx in 0..self.files.len() {
+        // Two passes: first every file gets a fair share of the budget, so a
+        // busy file cannot starve a quiet one (an attack line in a second file
+        // must not wait until the first catches up); then what is left goes
+        // to files in order, oldest first.
+        let active = self
+            .files
+            .iter()
+            .filter(|f| matches!(f.state, State::Active { .. }))
+            .count()
+            .max(1);
+        let share = (budget / active).max(CHUNK);
+        let order: Vec<(usize, bool)> = (0..self.files.len())
+            .map(|i| (i, true))
+            .chain((0..self.files.len()).map(|i| (i, false)))
+            .collect();
+        for (idx, fair_pass) in order {
+            if budget == 0 {
+                break;
+            }
             let source_name = self.specs[self.files[idx].source].name.clone();
             let f = &mut self.files[idx];
+            let mut allowed = if fair_pass { share.min(budget) } else { budget };
+            let before = allowed;
             let res = match &mut f.state {
                 State::Active { stream, reader } => read_active(
                     f.source,
@@ -945,11 +965,12 @@ impl Tailer {
                     reader,
                     &self.opts,
                     &mut self.buf,
-                    &mut budget,
+                    &mut allowed,
                     out,
                 ),
                 _ => continue,
             };
+            budget -= before - allowed;
             match res {
                 Ok(r) => {
                     f.last_error = None;
@@ -980,6 +1001,8 @@ impl Tailer {
         }
         // Files gone for good: their last partial line is a line; their stream is retired so a
         // compressed copy of it is recognised.
+        retire.sort_unstable();
+        retire.dedup();
         for idx in retire.into_iter().rev() {
             let f = self.files.remove(idx);
             if let State::Active { mut stream, .. } = f.state {
