@@ -1,5 +1,5 @@
 //! Builds the dashboard (`web/`) with npm and leaves `web/dist` for
-//! rust-embed. `npm ci` runs when node_modules is missing or older than
+//! rust-embed. `npm install --no-save` runs when node_modules is missing or older than
 //! package-lock.json; `npm run build` runs whenever a source file changed
 //! (cargo's rerun-if-changed decides). Without npm the build fails and says
 //! what to install.
@@ -29,7 +29,7 @@ fn main() {
     if std::env::var_os("SECMO_WEB_SKIP_NPM").is_some() {
         if !web.join("dist/index.html").exists() {
             fail(
-                "SECMO_WEB_SKIP_NPM is set but web/dist/index.html does not exist; run `npm ci && npm run build` in web/ first",
+                "SECMO_WEB_SKIP_NPM is set but web/dist/index.html does not exist; run `npm install --no-save && npm run build` in web/ first",
             );
         }
         return;
@@ -46,7 +46,15 @@ fn main() {
     let lock = web.join("package-lock.json");
     let stamp = web.join("node_modules/.package-lock.json");
     if !stamp.exists() || mtime(&lock) > mtime(&stamp) {
-        run(npm, &["ci", "--no-audit", "--no-fund"], &web);
+        // Not `npm ci`: npm 11 writes lock files without other platforms'
+        // optional packages (rollup, esbuild binaries) and `npm ci` then
+        // refuses them. `install --no-save` installs exactly what the lock
+        // file says and never rewrites it.
+        run(
+            npm,
+            &["install", "--no-save", "--no-audit", "--no-fund"],
+            &web,
+        );
     }
     run(npm, &["run", "build"], &web);
     if !web.join("dist/index.html").exists() {
