@@ -90,9 +90,22 @@ pub struct SourceBoard {
     pub sources: Mutex<Vec<SourceView>>,
     /// A store write is failing (disk full…): ingestion waits and retries.
     pub store_error: Mutex<Option<String>>,
+    /// Bytes read from each source but not committed to the store yet
+    /// (reading runs up to a poll or two ahead of the store): part of the lag.
+    pub in_flight: Mutex<HashMap<usize, u64>>,
 }
 
 impl SourceBoard {
+    /// Count `batches` as read but not stored (`add`), or as stored.
+    fn settle(&self, batches: &[LineBatch], add: bool) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        for b in batches {
+            let n = map.entry(b.source).or_default();
+            let len = b.data.len() as u64;
+            *n = if add { *n + len } else { n.saturating_sub(len) };
+        }
+    }
+
     pub fn snapshot(&self) -> Vec<SourceView> {
         self.sources
             .lock()
@@ -267,6 +280,9 @@ impl Ingestor {
                 tracing::warn!(error = %e, "tailing");
             }
             let read_at = Instant::now();
+            // In flight before the board shows the new read offsets, so the
+            // lag never reads 0 while lines wait for the store.
+            self.state.sources.settle(&batches, true);
             self.update_board();
             if !batches.is_empty() {
                 let work = self.process(batches, read_at);
@@ -467,6 +483,13 @@ impl Ingestor {
 
     fn update_board(&mut self) {
         let status = self.tailer.status();
+        let in_flight = self
+            .state
+            .sources
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut board = self
             .state
             .sources
@@ -502,7 +525,9 @@ impl Ingestor {
                     last_error: f.last_error.clone(),
                 })
                 .collect();
-            view.lag_bytes = view.files.iter().map(|f| f.lag_bytes).sum();
+            // Read but not yet stored counts as lag: "caught up" means committed.
+            view.lag_bytes = view.files.iter().map(|f| f.lag_bytes).sum::<u64>()
+                + in_flight.get(&si).copied().unwrap_or(0);
             view.last_error = view.files.iter().find_map(|f| f.last_error.clone());
         }
     }
@@ -645,6 +670,7 @@ impl Writer {
                         .store_error
                         .lock()
                         .unwrap_or_else(|p| p.into_inner()) = None;
+                    self.state.sources.settle(&batches, false);
                     break Some(o);
                 }
                 Err(e) => {
