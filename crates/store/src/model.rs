@@ -69,6 +69,24 @@ pub struct AlertDelta {
     pub last_ms: i64,
 }
 
+impl AlertDelta {
+    /// A drained alert with its RFC 3339 first/last seen parsed; `now_ms`
+    /// stands in for times the events did not have.
+    pub fn new(source: &str, alert: Alert, now_ms: i64) -> AlertDelta {
+        let parse = |s: &Option<String>| {
+            s.as_deref()
+                .and_then(|t| secmo_event::parse_rfc3339(t).map(|(ms, _)| ms))
+                .unwrap_or(now_ms)
+        };
+        AlertDelta {
+            source: source.to_string(),
+            first_ms: parse(&alert.first_seen),
+            last_ms: parse(&alert.last_seen),
+            alert,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct IngestBatch<'a> {
     pub events: &'a [EventRow<'a>],

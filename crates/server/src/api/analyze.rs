@@ -145,19 +145,7 @@ pub async fn analyze(
         let deltas: Vec<AlertDelta> = report
             .alerts
             .iter()
-            .map(|a| {
-                let t = |s: &Option<String>| {
-                    s.as_deref()
-                        .and_then(|t| secmo_event::parse_rfc3339(t).map(|(ms, _)| ms))
-                        .unwrap_or(now)
-                };
-                AlertDelta {
-                    source: source.clone(),
-                    first_ms: t(&a.first_seen),
-                    last_ms: t(&a.last_seen),
-                    alert: a.clone(),
-                }
-            })
+            .map(|a| AlertDelta::new(&source, a.clone(), now))
             .collect();
         let window = st.cfg.incident_window_ms();
         let s2 = Arc::clone(&st);

@@ -16,7 +16,6 @@ use crate::live::LiveMessage;
 use crate::state::AppState;
 use secmo_detect::Engine;
 use secmo_detect::engine::Detector;
-use secmo_detect::report::Alert;
 use secmo_detect::signatures::{Hit, Scratch};
 use secmo_event::{Category, Origin};
 use secmo_parse::{Format, LineParser, Parsed, ParserOptions, parser_for, sniff_format};
@@ -455,7 +454,7 @@ impl Ingestor {
                 for e in &mut alert.evidence {
                     e.file = src.names.get(e.input as usize).cloned().unwrap_or_default();
                 }
-                deltas.push(delta(&self.defs[si].name, alert, now));
+                deltas.push(AlertDelta::new(&self.defs[si].name, alert, now));
             }
         }
 
@@ -787,20 +786,6 @@ impl Writer {
             }
             let _ = self.state.live.send(LiveMessage::Incident(touch));
         }
-    }
-}
-
-fn delta(source: &str, alert: Alert, now: i64) -> AlertDelta {
-    let parse = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|t| secmo_event::parse_rfc3339(t).map(|(ms, _)| ms))
-            .unwrap_or(now)
-    };
-    AlertDelta {
-        source: source.to_string(),
-        first_ms: parse(&alert.first_seen),
-        last_ms: parse(&alert.last_seen),
-        alert,
     }
 }
 
