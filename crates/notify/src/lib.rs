@@ -1,0 +1,5 @@
+//! Delivery of notifications and reports.
+
+pub mod message;
+
+pub use message::*;
