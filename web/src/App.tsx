@@ -14,6 +14,10 @@ import { Analyze } from './pages/Analyze';
 import { Sources } from './pages/Sources';
 import { Admin } from './pages/Admin';
 import { Placeholder } from './pages/Placeholder';
+import { Reports } from './pages/Reports';
+import { ReportPage } from './pages/ReportDetail';
+import { Settings } from './pages/Settings';
+import { onOutbox, problems, refreshOutbox } from './outbox';
 
 const NAV: [string, string][] = [
   ['/', 'Overview'],
@@ -31,6 +35,7 @@ export function App() {
   const [checked, setChecked] = useState(false);
   const [menu, setMenu] = useState(false);
   const [live, setLive] = useState(streamStatus);
+  const [undelivered, setUndelivered] = useState(0);
   const { path } = useLocation();
 
   useEffect(() => {
@@ -46,6 +51,14 @@ export function App() {
     return onStatus(setLive);
   }, [user]);
   useEffect(() => { setMenu(false); }, [path]);
+  // Failing notification delivery shows as a badge on Settings (checked every 30 s).
+  useEffect(() => {
+    if (!user) return;
+    const off = onOutbox((n) => setUndelivered(problems(n)));
+    refreshOutbox();
+    const iv = window.setInterval(refreshOutbox, 30e3);
+    return () => { off(); clearInterval(iv); };
+  }, [user]);
 
   const logout = useCallback(() => {
     api('POST', '/api/auth/logout').catch(() => {}).finally(() => {
@@ -71,8 +84,9 @@ export function App() {
   else if (path === '/analyze') page = <Analyze />;
   else if (path === '/sources') page = <Sources />;
   else if (path === '/admin' && isAdmin) page = <Admin />;
-  else if (path === '/reports') page = <Placeholder title="Reports" text="Scheduled and on-demand reports will appear here." />;
-  else if (path === '/settings') page = <Placeholder title="Settings" text="Settings are read from the configuration file (see docs/secmo.example.toml)." />;
+  else if (path === '/reports') page = <Reports />;
+  else if ((m = match('/reports/:id', path))) page = <ReportPage key={m.id} id={m.id} />;
+  else if (path === '/settings') page = <Settings />;
   else page = <Placeholder title="Not found" text="There is no page at this address." />;
 
   return (
@@ -90,7 +104,9 @@ export function App() {
         <nav id="nav" className={`sidebar ${menu ? 'open' : ''}`} aria-label="Main">
           <ul>
             {nav.map(([to, label]) => (
-              <li key={to}><Link to={to} aria-current={active(to) ? 'page' : undefined}>{label}</Link></li>
+              <li key={to}><Link to={to} aria-current={active(to) ? 'page' : undefined}>{label}
+                {to === '/settings' && undelivered > 0 && <span className="badge nav-alert" data-testid="nav-delivery-alert" title="Notifications are failing: see Settings">
+                  {undelivered}<span className="sr"> undelivered notifications</span></span>}</Link></li>
             ))}
           </ul>
         </nav>

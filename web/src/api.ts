@@ -117,3 +117,61 @@ export const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low', 'inf
 export const STATUSES: IncidentStatus[] = ['new', 'triaged', 'investigating', 'contained', 'resolved', 'closed'];
 export const roleAtLeast = (r: Role | undefined, min: Role) =>
   !!r && ['viewer', 'analyst', 'admin'].indexOf(r) >= ['viewer', 'analyst', 'admin'].indexOf(min);
+
+// Reports (issue #5). Every string may come from a log line: rendered as text only.
+export type ThreatLevel = 'none' | Severity;
+export interface ReportMeta {
+  id: number; created_ms: number; period_start_ms: number; period_end_ms: number; trigger: 'schedule' | 'manual' | string;
+  requested_by: string; threat_level: ThreatLevel | string; incidents: number; events: number; flagged_events: number;
+  language: string; delivered_to: string[];
+}
+export interface PeriodSummary {
+  events: number; flagged_events: number; incidents: number; high_or_worse: number; attackers: number; blocked_ips: number; by_severity: Counted[];
+}
+export interface ReportIncident {
+  id: number | null; rule_id: string; title: string; category: string; severity: Severity | string; source_ip: string | null; user: string | null;
+  status: string | null; count: number; first_seen_ms: number; last_seen_ms: number; description: string; recommendation: string;
+  response: string[]; evidence: Evidence[];
+}
+export interface ReportAttacker { ip: string; requests: number; flagged: number; categories: string[]; blocked: boolean }
+export interface ReportDoc {
+  version?: number; id: number | null; generated_ms: number; period_start_ms: number; period_end_ms: number; scope: string;
+  threat_level: ThreatLevel | string; summary: PeriodSummary; previous: PeriodSummary | null; incidents: ReportIncident[];
+  incidents_omitted: number; top_attackers: ReportAttacker[]; categories: Counted[];
+  timeline: { bucket_ms: number; points: { t_ms: number; events: number; flagged: number }[] };
+  analytics: { top_pages: Counted[]; top_referrers: Counted[]; status_classes: Counted[]; by_kind: Counted[] };
+}
+export interface ReportFull { meta: ReportMeta; doc: ReportDoc }
+
+// Notifications: settings come from secmo.toml (secrets are never sent).
+export interface NotificationSettings {
+  language: string;
+  reports: { enabled: boolean; schedule: string; always_send: boolean; recipients: string[]; next_run_ms: number | null; last_run_ms: number | null };
+  incidents: { min_severity: string; max_per_window: number; window_ms: number };
+  channels: {
+    email: { configured: boolean; server: string | null; security: string; from: string | null; recipients: string[] };
+    slack: { configured: boolean };
+    telegram: { configured: boolean; chat_id: string | null };
+    webhook: { configured: boolean; url: string | null };
+  };
+}
+export interface OutboxCounts { pending: number; sent: number; dead: number; failing: number }
+export interface Notifications { settings: NotificationSettings; outbox_counts: OutboxCounts }
+export type Channel = 'email' | 'slack' | 'telegram' | 'webhook';
+export interface OutboxEntry {
+  id: number; created_ms: number; channel: Channel | string; kind: 'report' | 'incident' | 'digest' | 'test' | string; target: string;
+  subject: string; status: 'pending' | 'sent' | 'dead' | string; attempts: number; next_attempt_ms: number | null;
+  last_error: string | null; sent_ms: number | null;
+}
+
+export const LANGUAGES: [string, string][] = [['en', 'English'], ['es', 'Español'], ['de', 'Deutsch']];
+
+/** A list of e-mail addresses typed by a person: split on commas, semicolons and white space. */
+export function parseAddresses(s: string): { ok: string[]; bad: string[] } {
+  const ok: string[] = [];
+  const bad: string[] = [];
+  for (const a of s.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean)) {
+    (/^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:".]{2,}$/.test(a) ? ok : bad).push(a);
+  }
+  return { ok, bad };
+}
