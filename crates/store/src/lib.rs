@@ -119,6 +119,28 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self) -> Result<Vec<ApiToken>>;
     fn revoke_token(&self, id: i64) -> Result<bool>;
 
+    // ---- reports and delivery ---------------------------------------------
+    fn save_report(&self, report: &NewReport) -> Result<ReportMeta>;
+    /// Newest first.
+    fn reports(&self, page: &PageRequest) -> Result<Page<ReportMeta>>;
+    /// A report and its document (JSON).
+    fn report(&self, id: i64) -> Result<Option<(ReportMeta, String)>>;
+    /// The report of the latest period made by `trigger`.
+    fn last_report(&self, trigger: ReportTrigger) -> Result<Option<ReportMeta>>;
+
+    /// Queue a message; `None` when its dedupe key is already in the outbox.
+    fn enqueue(&self, msg: &NewOutboxMessage) -> Result<Option<OutboxEntry>>;
+    /// Pending messages due at `now_ms`, oldest first, with their payloads.
+    fn due_messages(&self, now_ms: i64, limit: u32) -> Result<Vec<(OutboxEntry, String)>>;
+    /// Delivered: also records the recipients on the report it carried.
+    fn mark_sent(&self, id: i64, now_ms: i64) -> Result<()>;
+    /// An attempt failed: retry at `retry_at_ms`, or give up (`None`: dead).
+    fn mark_failed(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<()>;
+    fn outbox(&self, q: &OutboxQuery) -> Result<Page<OutboxEntry>>;
+    fn outbox_counts(&self) -> Result<OutboxCounts>;
+    /// Make a pending or dead message due now (sent ones are refused).
+    fn retry_message(&self, id: i64, now_ms: i64) -> Result<OutboxEntry>;
+
     // ---- audit ------------------------------------------------------------
     fn audit(&self, entry: &NewAuditEntry) -> Result<()>;
     fn audit_log(&self, page: &PageRequest) -> Result<Page<AuditEntry>>;

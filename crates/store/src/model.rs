@@ -417,6 +417,10 @@ pub struct IncidentQuery {
     pub ip: Option<IpAddr>,
     pub user: Option<String>,
     pub assignee: Option<String>,
+    /// Only incidents active in a time range: last seen at or after `active_since_ms`
+    /// and first seen before `active_until_ms`.
+    pub active_since_ms: Option<i64>,
+    pub active_until_ms: Option<i64>,
     /// "last_seen" (default), "first_seen", "severity", "count" — always descending.
     pub sort: Option<String>,
     pub page: PageRequest,
@@ -592,4 +596,129 @@ pub struct AuditEntry {
     pub action: String,
     pub target: String,
     pub detail: String,
+}
+
+// ---- reports and delivery ---------------------------------------------------
+
+/// Why a report was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportTrigger {
+    /// By the report schedule.
+    Schedule,
+    /// On demand (dashboard, API, CLI).
+    Manual,
+}
+
+impl ReportTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportTrigger::Schedule => "schedule",
+            ReportTrigger::Manual => "manual",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub created_ms: i64,
+    pub period_start_ms: i64,
+    pub period_end_ms: i64,
+    pub trigger: ReportTrigger,
+    pub requested_by: String,
+    pub threat_level: String,
+    pub incidents: u64,
+    pub events: u64,
+    pub flagged_events: u64,
+    pub language: String,
+    /// The report document as JSON (opaque to the store).
+    pub doc_json: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportMeta {
+    pub id: i64,
+    pub created_ms: i64,
+    pub period_start_ms: i64,
+    pub period_end_ms: i64,
+    pub trigger: ReportTrigger,
+    pub requested_by: String,
+    pub threat_level: String,
+    pub incidents: u64,
+    pub events: u64,
+    pub flagged_events: u64,
+    pub language: String,
+    /// Addresses whose copy the mail server accepted.
+    pub delivered_to: Vec<String>,
+}
+
+/// Where a message is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting for its (next) attempt; `last_error` says why an earlier one failed.
+    Pending,
+    Sent,
+    /// Refused for good, or out of attempts.
+    Dead,
+}
+
+impl OutboxStatus {
+    pub fn parse(s: &str) -> Option<OutboxStatus> {
+        match s {
+            "pending" => Some(OutboxStatus::Pending),
+            "sent" => Some(OutboxStatus::Sent),
+            "dead" => Some(OutboxStatus::Dead),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOutboxMessage {
+    pub created_ms: i64,
+    /// `email`, `slack`, `telegram`, `webhook`.
+    pub channel: String,
+    /// `report`, `incident`, `digest`, `test`.
+    pub kind: String,
+    /// Who receives it, for display (addresses, "slack", a chat id, a URL host).
+    pub target: String,
+    pub subject: String,
+    /// The message itself (opaque to the store).
+    pub payload: String,
+    /// A message with a key already in the outbox is not queued again.
+    pub dedupe_key: Option<String>,
+    /// The stored report this message delivers.
+    pub report_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub created_ms: i64,
+    pub channel: String,
+    pub kind: String,
+    pub target: String,
+    pub subject: String,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub next_attempt_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub sent_ms: Option<i64>,
+    pub report_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OutboxQuery {
+    pub status: Option<OutboxStatus>,
+    pub page: PageRequest,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    /// Pending messages whose last attempt failed.
+    pub failing: u64,
+    pub sent: u64,
+    pub dead: u64,
 }

@@ -1284,7 +1284,7 @@ fn new_database_is_wal_with_8k_pages_and_versioned() {
     };
     assert_eq!(q("PRAGMA journal_mode"), "Text(\"wal\")");
     assert_eq!(q("PRAGMA page_size"), "Integer(8192)");
-    assert_eq!(q("PRAGMA user_version"), "Integer(1)");
+    assert_eq!(q("PRAGMA user_version"), "Integer(2)");
 }
 
 #[test]
@@ -1356,4 +1356,193 @@ fn ip_and_user_pages_merge_segments_whose_times_overlap() {
     let s = store.ip_summary(ip("10.0.0.9")).expect("summary");
     assert_eq!(s.events, 70 + 300);
     assert_eq!(s.first_seen_ms, Some(T0 - 5_000));
+}
+
+fn report_row(trigger: ReportTrigger, end: i64) -> NewReport {
+    NewReport {
+        created_ms: end,
+        period_start_ms: end - 3_600_000,
+        period_end_ms: end,
+        trigger,
+        requested_by: "secmo".into(),
+        threat_level: "high".into(),
+        incidents: 3,
+        events: 1000,
+        flagged_events: 40,
+        language: "de".into(),
+        doc_json: r#"{"version":1,"scope":"web-1 '; DROP TABLE reports;--"}"#.into(),
+    }
+}
+
+fn email(dedupe: Option<&str>, report_id: Option<i64>) -> NewOutboxMessage {
+    NewOutboxMessage {
+        created_ms: T0,
+        channel: "email".into(),
+        kind: "report".into(),
+        target: "ops@example.com, sec@example.com".into(),
+        subject: "[secmo] report".into(),
+        payload: "{}".into(),
+        dedupe_key: dedupe.map(str::to_owned),
+        report_id,
+    }
+}
+
+#[test]
+fn reports_are_stored_listed_and_the_last_scheduled_one_found() {
+    let (_dir, store) = open();
+    assert!(
+        store
+            .last_report(ReportTrigger::Schedule)
+            .expect("last")
+            .is_none()
+    );
+    let a = store
+        .save_report(&report_row(ReportTrigger::Schedule, T0))
+        .expect("save");
+    let b = store
+        .save_report(&report_row(ReportTrigger::Schedule, T0 + 3_600_000))
+        .expect("save");
+    let c = store
+        .save_report(&report_row(ReportTrigger::Manual, T0 + 7_200_000))
+        .expect("save");
+    assert!(a.id < b.id && b.id < c.id);
+    let last = store
+        .last_report(ReportTrigger::Schedule)
+        .expect("last")
+        .expect("some");
+    assert_eq!(
+        last.id, b.id,
+        "the manual report does not move the schedule"
+    );
+    let page = store
+        .reports(&PageRequest {
+            cursor: None,
+            limit: 2,
+        })
+        .expect("page");
+    assert_eq!(
+        page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![c.id, b.id]
+    );
+    let rest = store
+        .reports(&PageRequest {
+            cursor: page.next_cursor,
+            limit: 2,
+        })
+        .expect("page 2");
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next_cursor.is_none());
+    let (meta, doc) = store.report(a.id).expect("report").expect("some");
+    assert_eq!(meta.language, "de");
+    assert!(
+        doc.contains("DROP TABLE reports"),
+        "stored verbatim, bound as a parameter"
+    );
+    assert!(store.report(999).expect("missing").is_none());
+}
+
+#[test]
+fn outbox_retries_dedupes_and_records_delivery_on_the_report() {
+    let (_dir, store) = open();
+    let report = store
+        .save_report(&report_row(ReportTrigger::Manual, T0))
+        .expect("save");
+    let m = store
+        .enqueue(&email(Some("incident:1:email"), Some(report.id)))
+        .expect("enqueue")
+        .expect("new");
+    assert!(
+        store
+            .enqueue(&email(Some("incident:1:email"), None))
+            .expect("dup")
+            .is_none(),
+        "deduplicated"
+    );
+    let plain = store
+        .enqueue(&email(None, None))
+        .expect("enqueue")
+        .expect("new");
+    assert_eq!(
+        store.due_messages(T0 - 1, 10).expect("due").len(),
+        0,
+        "not before created"
+    );
+    assert_eq!(store.due_messages(T0, 10).expect("due").len(), 2);
+
+    store
+        .mark_failed(
+            m.id,
+            "SMTP 127.0.0.1:25: connection refused",
+            Some(T0 + 15_000),
+        )
+        .expect("fail");
+    let due: Vec<i64> = store
+        .due_messages(T0 + 1, 10)
+        .expect("due")
+        .iter()
+        .map(|(e, _)| e.id)
+        .collect();
+    assert_eq!(
+        due,
+        vec![plain.id],
+        "the failed one waits for its retry time"
+    );
+    let counts = store.outbox_counts().expect("counts");
+    assert_eq!(
+        (counts.pending, counts.failing, counts.sent, counts.dead),
+        (2, 1, 0, 0)
+    );
+
+    let (entry, _) = store
+        .due_messages(T0 + 15_000, 10)
+        .expect("due")
+        .into_iter()
+        .find(|(e, _)| e.id == m.id)
+        .expect("retry due");
+    assert_eq!((entry.id, entry.attempts), (m.id, 1));
+    assert_eq!(
+        entry.last_error.as_deref(),
+        Some("SMTP 127.0.0.1:25: connection refused")
+    );
+    store.mark_sent(m.id, T0 + 16_000).expect("sent");
+    assert!(
+        store.mark_sent(m.id, T0 + 17_000).is_err(),
+        "a message is marked sent once"
+    );
+    let (meta, _) = store.report(report.id).expect("report").expect("some");
+    assert_eq!(
+        meta.delivered_to,
+        vec!["ops@example.com", "sec@example.com"]
+    );
+
+    store
+        .mark_failed(plain.id, "550 no such user", None)
+        .expect("dead");
+    let counts = store.outbox_counts().expect("counts");
+    assert_eq!(
+        (counts.pending, counts.failing, counts.sent, counts.dead),
+        (0, 0, 1, 1)
+    );
+    let dead = store
+        .outbox(&OutboxQuery {
+            status: Some(OutboxStatus::Dead),
+            page: PageRequest::default(),
+        })
+        .expect("dead list");
+    assert_eq!(dead.items.len(), 1);
+    let revived = store.retry_message(plain.id, T0 + 20_000).expect("retry");
+    assert_eq!(revived.status, OutboxStatus::Pending);
+    assert_eq!(store.due_messages(T0 + 20_000, 10).expect("due").len(), 1);
+    assert!(
+        matches!(store.retry_message(m.id, T0), Err(StoreError::Conflict(_))),
+        "sent stays sent"
+    );
+    assert_eq!(
+        store
+            .outbox(&OutboxQuery::default())
+            .expect("all")
+            .items
+            .len(),
+        2
+    );
 }

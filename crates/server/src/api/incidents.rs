@@ -82,6 +82,9 @@ pub struct IncidentParams {
     pub user: Option<String>,
     pub assignee: Option<String>,
     pub sort: Option<String>,
+    /// Only incidents active in this range (ms since the epoch).
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -127,6 +130,8 @@ pub async fn list(
             .transpose()?,
         user: q.user.filter(|s| !s.is_empty()),
         assignee: q.assignee.filter(|s| !s.is_empty()),
+        active_since_ms: q.since_ms,
+        active_until_ms: q.until_ms,
         sort,
         page: page(q.cursor, q.limit),
     };

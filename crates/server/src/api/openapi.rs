@@ -186,6 +186,8 @@ pub const ROUTES: &[Route] = &[
             "user",
             "assignee",
             "sort",
+            "since_ms",
+            "until_ms",
             "cursor",
             "limit",
         ],

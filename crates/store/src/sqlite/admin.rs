@@ -152,7 +152,7 @@ pub(crate) fn block_history(conn: &Connection, page: &PageRequest) -> Result<Pag
 }
 
 /// Truncate a fetched `limit + 1` rows to `limit`; the cursor is the last id when there was more.
-fn cut<T>(items: &mut Vec<T>, limit: usize, id: impl Fn(&T) -> i64) -> Option<String> {
+pub(crate) fn cut<T>(items: &mut Vec<T>, limit: usize, id: impl Fn(&T) -> i64) -> Option<String> {
     if items.len() > limit {
         items.truncate(limit);
         items.last().map(|x| id(x).to_string())

@@ -171,6 +171,12 @@ pub(crate) fn incidents(conn: &Connection, q: &IncidentQuery) -> Result<Page<Inc
     if let Some(a) = &q.assignee {
         add("assignee = ?", Value::Text(a.clone()));
     }
+    if let Some(t) = q.active_since_ms {
+        add("last_seen_ms >= ?", Value::Integer(t));
+    }
+    if let Some(t) = q.active_until_ms {
+        add("first_seen_ms < ?", Value::Integer(t));
+    }
     p.push(Value::Integer(limit as i64 + 1));
     let sql = format!(
         "SELECT {INCIDENT_COLS}, {sort} FROM incidents WHERE {} ORDER BY {sort} DESC, id DESC LIMIT ?{}",

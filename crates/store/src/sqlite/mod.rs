@@ -5,6 +5,7 @@
 //! for the writer). Every value is bound as a parameter.
 
 mod admin;
+mod delivery;
 mod events;
 mod incidents;
 mod ingest;
@@ -528,6 +529,40 @@ impl Store for SqliteStore {
     }
     fn revoke_token(&self, id: i64) -> Result<bool> {
         admin::revoke_token(&self.writer().conn, id)
+    }
+
+    fn save_report(&self, report: &NewReport) -> Result<ReportMeta> {
+        delivery::save_report(&self.writer().conn, report)
+    }
+    fn reports(&self, page: &PageRequest) -> Result<Page<ReportMeta>> {
+        delivery::reports(&*self.reader()?, page)
+    }
+    fn report(&self, id: i64) -> Result<Option<(ReportMeta, String)>> {
+        delivery::report(&*self.reader()?, id)
+    }
+    fn last_report(&self, trigger: ReportTrigger) -> Result<Option<ReportMeta>> {
+        delivery::last_report(&*self.reader()?, trigger)
+    }
+    fn enqueue(&self, msg: &NewOutboxMessage) -> Result<Option<OutboxEntry>> {
+        delivery::enqueue(&self.writer().conn, msg)
+    }
+    fn due_messages(&self, now_ms: i64, limit: u32) -> Result<Vec<(OutboxEntry, String)>> {
+        delivery::due_messages(&*self.reader()?, now_ms, limit)
+    }
+    fn mark_sent(&self, id: i64, now_ms: i64) -> Result<()> {
+        delivery::mark_sent(&self.writer().conn, id, now_ms)
+    }
+    fn mark_failed(&self, id: i64, error: &str, retry_at_ms: Option<i64>) -> Result<()> {
+        delivery::mark_failed(&self.writer().conn, id, error, retry_at_ms)
+    }
+    fn outbox(&self, q: &OutboxQuery) -> Result<Page<OutboxEntry>> {
+        delivery::outbox(&*self.reader()?, q)
+    }
+    fn outbox_counts(&self) -> Result<OutboxCounts> {
+        delivery::outbox_counts(&*self.reader()?)
+    }
+    fn retry_message(&self, id: i64, now_ms: i64) -> Result<OutboxEntry> {
+        delivery::retry_message(&self.writer().conn, id, now_ms)
     }
 
     fn audit(&self, entry: &NewAuditEntry) -> Result<()> {

@@ -4,7 +4,7 @@
 /// `PRAGMA application_id` of a secmo database ("SECM").
 pub(crate) const APPLICATION_ID: i64 = 0x5345_434D;
 
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Events per IP-index segment: `seg` = id >> SEG_SHIFT.
 pub(crate) const SEG_SHIFT: u32 = 16;
@@ -236,4 +236,51 @@ CREATE TABLE audit (
     target TEXT NOT NULL,
     detail TEXT NOT NULL
 );
+"#;
+
+/// Version 2: stored reports and the delivery outbox (issue #5).
+///
+/// - `reports.doc` is the report document as JSON (re-rendered on demand in
+///   any format and language); `delivered_to` is a JSON array of addresses
+///   whose e-mail was accepted by the SMTP server.
+/// - `outbox` holds every message until it is delivered: a worker takes due
+///   rows (`status` 0 = pending, by `next_ms`), and marks them sent (1) or,
+///   after the last attempt or a permanent refusal, dead (2). `dedupe` is
+///   unique so an incident yields one notification per channel however often
+///   it is touched.
+const V2: &str = r#"
+CREATE TABLE reports (
+    id            INTEGER PRIMARY KEY,
+    created_ms    INTEGER NOT NULL,
+    period_start  INTEGER NOT NULL,
+    period_end    INTEGER NOT NULL,
+    trigger       TEXT NOT NULL,
+    requested_by  TEXT NOT NULL,
+    threat_level  TEXT NOT NULL,
+    incidents     INTEGER NOT NULL,
+    events        INTEGER NOT NULL,
+    flagged       INTEGER NOT NULL,
+    language      TEXT NOT NULL,
+    delivered_to  TEXT NOT NULL DEFAULT '[]',
+    doc           TEXT NOT NULL
+);
+CREATE INDEX reports_trigger ON reports(trigger, period_end);
+
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY,
+    created_ms  INTEGER NOT NULL,
+    channel     TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    dedupe      TEXT UNIQUE,
+    report_id   INTEGER,
+    status      INTEGER NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_ms     INTEGER,
+    last_error  TEXT,
+    sent_ms     INTEGER
+);
+CREATE INDEX outbox_due ON outbox(status, next_ms);
 "#;
