@@ -31,6 +31,8 @@ pub struct InlineImage {
     pub content_id: String,
     /// e.g. `image/png`
     pub mime: String,
+    /// Base64 (standard alphabet) in the outbox's JSON.
+    #[serde(with = "base64_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -38,6 +40,8 @@ pub struct InlineImage {
 pub struct Attachment {
     pub filename: String,
     pub mime: String,
+    /// Base64 (standard alphabet) in the outbox's JSON.
+    #[serde(with = "base64_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -68,7 +72,21 @@ impl OutboundMessage {
     }
 }
 
-#[allow(dead_code)]
+/// Byte fields as base64 strings: JSON arrays of numbers would make a
+/// report's PDF four times larger in the outbox than base64 does.
 mod base64_bytes {
-    // Implemented by the notify crate (base64 standard encoding).
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
+    }
 }
