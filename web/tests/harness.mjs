@@ -33,7 +33,7 @@ export function requireChromium() {
   }
 }
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
@@ -59,7 +59,8 @@ export function accessLine(ip, target, { status = 200, ua = 'Mozilla/5.0', ref =
 }
 
 export class Server {
-  static async start() {
+  /** `config`: TOML appended to the generated secmo.toml (e.g. `[smtp]` tables). */
+  static async start({ config = '' } = {}) {
     const s = new Server();
     s.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'secmo-web-e2e-'));
     s.logs = { access: path.join(s.dir, 'access.log'), auth: path.join(s.dir, 'auth.log'), app: path.join(s.dir, 'app.json.log') };
@@ -89,7 +90,7 @@ format = "json"
 [blocking]
 policies = []
 allow_loopback = true
-`);
+${config}`);
     s.output = '';
     s.proc = spawn(secmoBinary(), ['serve', '--config', cfg], {
       env: { ...process.env, SECMO_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: 'warn' },

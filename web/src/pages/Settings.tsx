@@ -86,22 +86,21 @@ export function Settings() {
         <State loading={outbox.loading} error={outbox.error} empty={!outbox.data?.items.length}
           emptyText={status ? `No ${FILTERS.find(([v]) => v === status)?.[1].toLowerCase()} messages.` : 'Nothing was sent yet.'}>
           <div className="table-wrap">
-            <table className="table" data-testid="outbox-table">
-              <thead><tr><th>#</th><th>Created</th><th>Channel</th><th>Kind</th><th>To</th><th>Subject</th><th>Status</th><th className="num">Attempts</th><th>Next attempt / sent</th>{isAdmin && <th><span className="sr">Actions</span></th>}</tr></thead>
+            <table className="table outbox" data-testid="outbox-table">
+              <thead><tr><th>#</th><th>Created</th><th>Channel</th><th>To</th><th>Subject</th><th>Status</th><th className="num">Tries</th><th>Next attempt / sent</th>{isAdmin && <th><span className="sr">Actions</span></th>}</tr></thead>
               <tbody>
                 {outbox.data?.items.map((e) => {
                   const isFailing = e.status === 'pending' && !!e.last_error;
                   return (
                     <tr key={e.id} className={isFailing || e.status === 'dead' ? 'failing' : undefined}>
                       <td>{e.id}</td>
-                      <td className="nowrap"><Time ms={e.created_ms} /></td>
-                      <td>{e.channel}</td>
-                      <td>{e.kind}</td>
+                      <td className="when"><Time ms={e.created_ms} /></td>
+                      <td>{e.channel}<div className="muted small kind">{e.kind}</div></td>
                       <td className="clip" title={e.target}>{e.target}</td>
-                      <td>{e.subject}{e.last_error && <div className="last-error"><span className="muted small">last error: </span><code className="err">{e.last_error}</code></div>}</td>
+                      <td className="subject">{e.subject}{e.last_error && <div className="last-error"><span className="muted small">last error: </span><code className="err">{e.last_error}</code></div>}</td>
                       <td><span className={`badge ob-${isFailing ? 'failing' : e.status}`}>{isFailing ? 'failing' : e.status === 'dead' ? 'given up' : e.status}</span></td>
                       <td className="num">{num(e.attempts)}</td>
-                      <td className="nowrap">{e.status === 'sent' ? <Time ms={e.sent_ms} /> : e.status === 'pending' ? <>{isFailing && <span className="muted small">retry </span>}<Time ms={e.next_attempt_ms} /></> : <span className="muted">—</span>}</td>
+                      <td className="when">{e.status === 'sent' ? <Time ms={e.sent_ms} /> : e.status === 'pending' ? <>{isFailing && <span className="muted small">retry </span>}<Time ms={e.next_attempt_ms} /></> : <span className="muted">—</span>}</td>
                       {isAdmin && <td>{e.status !== 'sent' && <button className="btn small nowrap" disabled={busy} onClick={() => retry(e)} aria-label={`Retry message ${e.id} now`}>Retry now</button>}</td>}
                     </tr>
                   );
@@ -122,7 +121,7 @@ export function Settings() {
 
       {s && <div className="grid">
         <Card title="Channels" className="span2">
-          <div className="table-wrap"><table className="table" data-testid="channels-table">
+          <div className="table-wrap"><table className="table channels" data-testid="channels-table">
             <thead><tr><th>Channel</th><th>Configured</th><th>Details</th>{isAdmin && <th><span className="sr">Actions</span></th>}</tr></thead>
             <tbody>
               <ChannelRow name="email" label="E-mail (SMTP)" configured={s.channels.email.configured} admin={isAdmin} busy={busy} onTest={test} email>
@@ -194,7 +193,7 @@ function ChannelRow({ name, label, configured, admin, busy, onTest, email, child
           if (b.length) { setBad(true); return; }
           onTest(name, ok.length ? ok : undefined);
         }}>
-          {email && <input className="test-to" aria-label="Test recipients (optional)" placeholder="to (default: recipients)" value={to} aria-invalid={bad}
+          {email && <input className="test-to" aria-label="Test recipients (optional)" placeholder="to (optional)" title="Default: the configured recipients" value={to} aria-invalid={bad}
             onChange={(e) => { setTo(e.target.value); setBad(false); }} />}
           <button className="btn small" disabled={busy}>Send test</button>
           {bad && <span className="error-text" role="alert">not an e-mail address</span>}
