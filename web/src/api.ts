@@ -161,7 +161,7 @@ export type Channel = 'email' | 'slack' | 'telegram' | 'webhook';
 export interface OutboxEntry {
   id: number; created_ms: number; channel: Channel | string; kind: 'report' | 'incident' | 'digest' | 'test' | string; target: string;
   subject: string; status: 'pending' | 'sent' | 'dead' | string; attempts: number; next_attempt_ms: number | null;
-  last_error: string | null; sent_ms: number | null;
+  last_error: string | null; sent_ms: number | null; report_id?: number | null;
 }
 
 export const LANGUAGES: [string, string][] = [['en', 'English'], ['es', 'Español'], ['de', 'Deutsch']];

@@ -45,9 +45,9 @@ export function Reports() {
               <tbody>
                 {list.data?.items.map((r) => (
                   <tr key={r.id}>
-                    <td><Link to={`/reports/${r.id}`}>Report #{r.id}</Link></td>
+                    <td className="nowrap"><Link to={`/reports/${r.id}`}>Report #{r.id}</Link></td>
                     <td><Time ms={r.created_ms} /></td>
-                    <td><span className="nowrap">{span(r.period_end_ms - r.period_start_ms)}</span> <span className="muted small">from <Time ms={r.period_start_ms} /></span></td>
+                    <td>{span(r.period_end_ms - r.period_start_ms)}<div className="muted small">from <Time ms={r.period_start_ms} /></div></td>
                     <td><Threat level={r.threat_level} /></td>
                     <td className="num">{num(r.incidents)}</td>
                     <td className="num">{num(r.events)}{r.flagged_events > 0 && <div className="muted small">{num(r.flagged_events)} flagged</div>}</td>

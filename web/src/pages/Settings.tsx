@@ -2,6 +2,7 @@ import { ReactNode, useEffect, useState } from 'react';
 import { api, ApiError, Channel, get, LANGUAGES, Notifications, OutboxEntry, Page, parseAddresses, qs } from '../api';
 import { useCan } from '../auth';
 import { onOutbox, refreshOutbox } from '../outbox';
+import { Link } from '../router';
 import { Card, num, State, Time, useLoad } from '../util';
 
 const FILTERS: [string, string][] = [['', 'All'], ['pending', 'Pending'], ['sent', 'Sent'], ['dead', 'Given up']];
@@ -97,7 +98,7 @@ export function Settings() {
                       <td className="when"><Time ms={e.created_ms} /></td>
                       <td>{e.channel}<div className="muted small kind">{e.kind}</div></td>
                       <td className="clip" title={e.target}>{e.target}</td>
-                      <td className="subject">{e.subject}{e.last_error && <div className="last-error"><span className="muted small">last error: </span><code className="err">{e.last_error}</code></div>}</td>
+                      <td className="subject">{e.subject}{e.report_id ? <> · <Link to={`/reports/${e.report_id}`}>report #{e.report_id}</Link></> : null}{e.last_error && <div className="last-error"><span className="muted small">last error: </span><code className="err">{e.last_error}</code></div>}</td>
                       <td><span className={`badge ob-${isFailing ? 'failing' : e.status}`}>{isFailing ? 'failing' : e.status === 'dead' ? 'given up' : e.status}</span></td>
                       <td className="num">{num(e.attempts)}</td>
                       <td className="when">{e.status === 'sent' ? <Time ms={e.sent_ms} /> : e.status === 'pending' ? <>{isFailing && <span className="muted small">retry </span>}<Time ms={e.next_attempt_ms} /></> : <span className="muted">—</span>}</td>
