@@ -18,6 +18,7 @@
 
 use std::error::Error as _;
 use std::io;
+use std::time::Duration;
 
 use lettre::Transport as _;
 use lettre::message::header::ContentType;
@@ -37,6 +38,7 @@ pub(crate) struct Mailer {
     transport: SmtpTransport,
     from: Mailbox,
     endpoint: String,
+    timeout: Duration,
 }
 
 impl Mailer {
@@ -92,6 +94,7 @@ impl Mailer {
             transport: builder.build(),
             from,
             endpoint: settings.endpoint(),
+            timeout: settings.timeout,
         })
     }
 
@@ -100,7 +103,7 @@ impl Mailer {
         self.transport
             .send(&message)
             .map(|_| ())
-            .map_err(|e| classify(&self.endpoint, &e))
+            .map_err(|e| classify(&self.endpoint, self.timeout, &e))
     }
 }
 
@@ -197,8 +200,13 @@ fn content_type(mime: &str) -> ContentType {
     })
 }
 
-/// Sorts lettre's error into retry or give up, and words it for a person.
-fn classify(endpoint: &str, error: &lettre::transport::smtp::Error) -> DeliveryError {
+/// Sorts lettre's error into retry or give up, and words it for a person
+/// who has to fix the settings or the relay.
+fn classify(
+    endpoint: &str,
+    timeout: Duration,
+    error: &lettre::transport::smtp::Error,
+) -> DeliveryError {
     if let Some(code) = error.status() {
         // lettre's source for a reply error is the server's own text.
         let reply = error.source().map(|s| s.to_string()).unwrap_or_default();
@@ -218,7 +226,9 @@ fn classify(endpoint: &str, error: &lettre::transport::smtp::Error) -> DeliveryE
     if let Some(io) = find_io_error(error) {
         let what = match io.kind() {
             io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timed out".to_string(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                format!("timed out after {} s", timeout.as_secs_f64())
+            }
             io::ErrorKind::ConnectionReset => "connection reset by the server".to_string(),
             io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof => {
                 "the server closed the connection".to_string()
@@ -230,10 +240,35 @@ fn classify(endpoint: &str, error: &lettre::transport::smtp::Error) -> DeliveryE
         };
         return DeliveryError::Transient(format!("SMTP {endpoint}: {what}"));
     }
-    if error.is_tls() {
-        return DeliveryError::Transient(format!("SMTP {endpoint}: TLS failed: {}", chain(error)));
-    }
-    DeliveryError::Transient(format!("SMTP {endpoint}: {}", chain(error)))
+    // lettre's own Display starts with its error kind ("internal client
+    // error", "network error"), which tells a user nothing: use the causes.
+    let detail = causes(error);
+    let what = if detail.contains("certificate") {
+        format!(
+            "TLS handshake failed: {detail} (for a relay with a self-signed certificate, \
+             set accept_invalid_certs)"
+        )
+    } else if detail.contains("corrupt message") || detail.contains("InvalidContentType") {
+        format!(
+            "TLS handshake failed: {detail} (the port may expect STARTTLS rather than TLS \
+             from the first byte)"
+        )
+    } else if detail.contains("STARTTLS is not supported") {
+        "the server does not offer STARTTLS (use security tls for an implicit-TLS port, \
+         or none for a loopback relay)"
+            .to_string()
+    } else if detail.contains("No compatible authentication mechanism") {
+        "the server offers no authentication mechanism secmo supports (PLAIN, LOGIN), \
+         or none at all: remove the username and password if it needs none"
+            .to_string()
+    } else if detail.contains("failed to lookup address") {
+        format!("cannot resolve the host name ({detail})")
+    } else if error.is_tls() {
+        format!("TLS failed: {detail}")
+    } else {
+        detail
+    };
+    DeliveryError::Transient(format!("SMTP {endpoint}: {what}"))
 }
 
 fn find_io_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
@@ -252,18 +287,24 @@ fn find_io_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a
     None
 }
 
-/// `error: cause: cause`, each level once (lettre's Display already
-/// includes its direct source).
-fn chain(error: &lettre::transport::smtp::Error) -> String {
-    let mut text = error.to_string();
-    let mut current = error.source().and_then(|s| s.source());
+/// The error's causes, `cause: cause`, each text once; lettre's own text
+/// only when it has none.
+fn causes(error: &lettre::transport::smtp::Error) -> String {
+    let mut text = String::new();
+    let mut current = error.source();
     while let Some(e) = current {
         let part = e.to_string();
         if !text.contains(&part) {
-            text.push_str(": ");
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
             text.push_str(&part);
         }
         current = e.source();
     }
-    text
+    if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    }
 }

@@ -25,8 +25,6 @@
 //! A 2xx reply is success; 408, 429 and 5xx are retried; any other 4xx, and
 //! redirects (never followed), are permanent failures.
 
-use std::time::Duration;
-
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -121,7 +119,7 @@ impl Webhook {
             ));
         }
         Ok(Webhook {
-            agent: agent(settings.timeout.max(Duration::from_millis(1))),
+            agent: agent(settings.timeout),
             url: settings.url.clone(),
             secret: settings.secret.clone(),
             what: format!("webhook {}", redact_url(&settings.url)),

@@ -259,7 +259,7 @@ fn self_signed_certificate_is_refused_unless_accepted() {
         "{text}"
     );
     assert!(
-        text.contains("TLS") || text.contains("certificate"),
+        text.contains("TLS handshake failed") && text.contains("accept_invalid_certs"),
         "{text}"
     );
     assert!(sink.messages().is_empty());
@@ -408,4 +408,27 @@ fn several_messages_and_a_restart_keep_working() {
         .expect("after restart");
     let mails = restarted.wait_for(1, WAIT);
     assert_eq!(mails[0].to, ["again@example.test"]);
+}
+
+#[test]
+fn security_mismatches_are_explained() {
+    let plain = SmtpSink::start();
+    let err = deliverer(smtp(&plain, SmtpSecurity::StartTls))
+        .deliver(&simple("ops@example.test"))
+        .expect_err("no STARTTLS");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "SMTP 127.0.0.1:{}: the server does not offer STARTTLS (use security tls for an \
+             implicit-TLS port, or none for a loopback relay)",
+            plain.port()
+        )
+    );
+
+    let err = deliverer(smtp(&plain, SmtpSecurity::Tls))
+        .deliver(&simple("ops@example.test"))
+        .expect_err("TLS to a plain port");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("may expect STARTTLS"), "{err}");
+    assert!(plain.messages().is_empty());
 }
