@@ -218,9 +218,11 @@ impl Text {
                 w[i] = w[i].max(c.chars().count());
             }
         }
-        let fmt_row = |r: &[String; N]| {
+        // The last column, when left-aligned, is not padded: a long value
+        // there (a list of categories) wraps by words under its column.
+        let fmt_cells = |r: &[String; N], upto: usize| {
             let mut s = String::new();
-            for i in 0..N {
+            for i in 0..upto {
                 if i > 0 {
                     s.push_str("  ");
                 }
@@ -235,12 +237,28 @@ impl Text {
             }
             s
         };
-        let h = fmt_row(header);
-        self.long_line(&h);
-        self.line(&"-".repeat(h.chars().count().min(WIDTH)));
+        let last_wraps = N > 1 && !right[N - 1];
+        let emit = |t: &mut Self, r: &[String; N]| {
+            let full = fmt_cells(r, N);
+            if full.trim_end().chars().count() <= WIDTH || !last_wraps {
+                t.long_line(&full);
+                return;
+            }
+            let prefix = format!("{}  ", fmt_cells(r, N - 1));
+            let indent = prefix.chars().count();
+            if indent + 12 > WIDTH {
+                t.long_line(&full);
+                return;
+            }
+            for l in wrap(&r[N - 1], WIDTH, &prefix, &" ".repeat(indent)) {
+                t.line(&l);
+            }
+        };
+        emit(self, header);
+        let h = fmt_cells(header, N);
+        self.line(&"-".repeat(h.trim_end().chars().count().min(WIDTH)));
         for r in rows {
-            let l = fmt_row(r);
-            self.long_line(&l);
+            emit(self, r);
         }
     }
 
