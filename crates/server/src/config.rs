@@ -41,6 +41,12 @@ pub struct Config {
     /// Start reading files that have no checkpoint from their beginning (true)
     /// or only follow what is appended from now on (false).
     pub read_existing: bool,
+    /// The dashboard's address as users reach it (links in e-mails and chat messages).
+    pub public_url: Option<String>,
+    /// Outgoing mail for reports and notifications.
+    pub smtp: Option<SmtpConfig>,
+    pub reports: ReportsConfig,
+    pub notify: NotifyConfig,
 }
 
 impl Default for Config {
@@ -57,6 +63,10 @@ impl Default for Config {
             tls: None,
             upload_limit_mb: 64,
             read_existing: true,
+            public_url: None,
+            smtp: None,
+            reports: ReportsConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -205,6 +215,194 @@ pub struct TlsConfig {
     pub key: PathBuf,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 587 for starttls, 465 for tls, 25 for none.
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (only for a relay on loopback).
+    #[serde(default = "starttls")]
+    pub security: String,
+    pub username: Option<String>,
+    /// Prefer the environment variable SECMO_SMTP_PASSWORD.
+    pub password: Option<String>,
+    /// `secmo <secmo@example.com>`
+    pub from: String,
+    #[serde(default = "thirty_seconds")]
+    pub timeout: String,
+    /// Accept a certificate that does not verify (self-signed relay). Avoid.
+    #[serde(default)]
+    pub accept_invalid_certs: bool,
+}
+
+fn starttls() -> String {
+    "starttls".into()
+}
+
+fn thirty_seconds() -> String {
+    "30s".into()
+}
+
+/// An e-mail address, with the language of what it receives.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Recipient {
+    Address(String),
+    WithLanguage { address: String, language: String },
+}
+
+impl Recipient {
+    pub fn address(&self) -> &str {
+        match self {
+            Recipient::Address(a) => a,
+            Recipient::WithLanguage { address, .. } => address,
+        }
+    }
+    pub fn language(&self) -> Option<&str> {
+        match self {
+            Recipient::Address(_) => None,
+            Recipient::WithLanguage { language, .. } => Some(language),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Make scheduled reports.
+    pub enabled: bool,
+    /// An interval (`15m`, `1h`, `1d`) or a cron expression (`0 7 * * *`, UTC).
+    pub schedule: String,
+    /// Send scheduled reports even when nothing was detected.
+    pub always_send: bool,
+    pub recipients: Vec<Recipient>,
+    /// `en`, `es` or `de`: the default language of reports and notifications.
+    pub language: String,
+    /// Attach the PDF to report e-mails.
+    pub attach_pdf: bool,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            enabled: true,
+            schedule: "1h".into(),
+            always_send: false,
+            recipients: Vec::new(),
+            language: "en".into(),
+            attach_pdf: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Incidents at or above this severity are notified as soon as they open.
+    pub min_severity: Severity,
+    /// E-mail recipients of incident notifications.
+    pub email: Vec<Recipient>,
+    /// At most this many notifications per channel within `window`; the
+    /// rest are summed up in one digest when the window ends.
+    pub max_per_window: u32,
+    pub window: String,
+    pub slack: Option<SlackConfig>,
+    pub telegram: Option<TelegramConfig>,
+    pub webhook: Option<WebhookConfig>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            min_severity: Severity::High,
+            email: Vec::new(),
+            max_per_window: 10,
+            window: "10m".into(),
+            slack: None,
+            telegram: None,
+            webhook: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// Prefer the environment variable SECMO_SLACK_WEBHOOK_URL.
+    #[serde(default)]
+    pub webhook_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Prefer the environment variable SECMO_TELEGRAM_BOT_TOKEN.
+    #[serde(default)]
+    pub bot_token: String,
+    pub chat_id: String,
+    #[serde(default = "telegram_api")]
+    pub api_base: String,
+}
+
+fn telegram_api() -> String {
+    "https://api.telegram.org".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// HMAC-SHA256 key; prefer the environment variable SECMO_WEBHOOK_SECRET.
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// When scheduled reports are made.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Every(i64),
+    Cron(Box<croner::Cron>),
+}
+
+impl Schedule {
+    pub fn parse(s: &str) -> Result<Schedule, String> {
+        if let Ok(ms) = parse_duration_ms(s) {
+            if ms < 60_000 {
+                return Err(format!("{s:?} is shorter than a minute"));
+            }
+            return Ok(Schedule::Every(ms));
+        }
+        s.trim()
+            .parse::<croner::Cron>()
+            .map(|c| Schedule::Cron(Box::new(c)))
+            .map_err(|e| {
+                format!(
+                    "{s:?} is neither an interval (1h, 1d) nor a cron expression (0 7 * * *): {e}"
+                )
+            })
+    }
+
+    /// The first run strictly after `after_ms`.
+    pub fn next_after(&self, after_ms: i64) -> Option<i64> {
+        match self {
+            Schedule::Every(ms) => after_ms.checked_add(*ms),
+            Schedule::Cron(c) => {
+                let t = jiff::Timestamp::from_millisecond(after_ms)
+                    .ok()?
+                    .to_zoned(jiff::tz::TimeZone::UTC);
+                c.find_next_occurrence(&t, false)
+                    .ok()
+                    .map(|d| d.timestamp().as_millisecond())
+            }
+        }
+    }
+}
+
+fn is_language(s: &str) -> bool {
+    secmo_report::Lang::parse(s).is_some()
+}
+
 impl Config {
     /// Read and validate a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -222,10 +420,29 @@ impl Config {
 
     /// Secrets from the environment win over the file.
     pub fn apply_env(&mut self) {
-        if let Ok(p) = std::env::var("SECMO_ADMIN_PASSWORD")
-            && !p.is_empty()
-        {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(p) = env("SECMO_ADMIN_PASSWORD") {
             self.auth.admin_password = Some(p);
+        }
+        if let (Some(p), Some(smtp)) = (env("SECMO_SMTP_PASSWORD"), self.smtp.as_mut()) {
+            smtp.password = Some(p);
+        }
+        if let Some(url) = env("SECMO_SLACK_WEBHOOK_URL") {
+            self.notify
+                .slack
+                .get_or_insert_with(|| SlackConfig {
+                    webhook_url: String::new(),
+                })
+                .webhook_url = url;
+        }
+        if let (Some(t), Some(tg)) = (
+            env("SECMO_TELEGRAM_BOT_TOKEN"),
+            self.notify.telegram.as_mut(),
+        ) {
+            tg.bot_token = t;
+        }
+        if let (Some(s), Some(wh)) = (env("SECMO_WEBHOOK_SECRET"), self.notify.webhook.as_mut()) {
+            wh.secret = s;
         }
     }
 
@@ -285,11 +502,119 @@ impl Config {
         if self.upload_limit_mb == 0 {
             return bad("upload_limit_mb".into(), "must be at least 1".into());
         }
+        if let Some(smtp) = &self.smtp {
+            if smtp.host.trim().is_empty() {
+                return bad("smtp.host".into(), "must not be empty".into());
+            }
+            if !["starttls", "tls", "none"].contains(&smtp.security.as_str()) {
+                return bad(
+                    "smtp.security".into(),
+                    format!("{:?} is not starttls, tls or none", smtp.security),
+                );
+            }
+            if !smtp.from.contains('@') {
+                return bad(
+                    "smtp.from".into(),
+                    format!("{:?} is not an e-mail address", smtp.from),
+                );
+            }
+            if let Err(e) = parse_duration_ms(&smtp.timeout) {
+                return bad("smtp.timeout".into(), e);
+            }
+        }
+        if let Err(e) = Schedule::parse(&self.reports.schedule) {
+            return bad("reports.schedule".into(), e);
+        }
+        if !is_language(&self.reports.language) {
+            return bad(
+                "reports.language".into(),
+                format!(
+                    "{:?} is not a known language (en, es, de)",
+                    self.reports.language
+                ),
+            );
+        }
+        for (key, list) in [
+            ("reports.recipients", &self.reports.recipients),
+            ("notify.email", &self.notify.email),
+        ] {
+            for (i, r) in list.iter().enumerate() {
+                if !valid_address(r.address()) {
+                    return bad(
+                        format!("{key}[{i}]"),
+                        format!("{:?} is not an e-mail address", r.address()),
+                    );
+                }
+                if let Some(l) = r.language()
+                    && !is_language(l)
+                {
+                    return bad(
+                        format!("{key}[{i}].language"),
+                        format!("{l:?} is not a known language (en, es, de)"),
+                    );
+                }
+            }
+            if !list.is_empty() && self.smtp.is_none() {
+                return bad(
+                    key.into(),
+                    "e-mail recipients need an [smtp] section".into(),
+                );
+            }
+        }
+        if let Err(e) = parse_duration_ms(&self.notify.window) {
+            return bad("notify.window".into(), e);
+        }
+        if self.notify.max_per_window == 0 {
+            return bad("notify.max_per_window".into(), "must be at least 1".into());
+        }
+        if let Some(t) = &self.notify.telegram
+            && t.chat_id.trim().is_empty()
+        {
+            return bad("notify.telegram.chat_id".into(), "must not be empty".into());
+        }
+        for (key, url) in [
+            (
+                "notify.slack.webhook_url",
+                self.notify.slack.as_ref().map(|s| &s.webhook_url),
+            ),
+            (
+                "notify.webhook.url",
+                self.notify.webhook.as_ref().map(|w| &w.url),
+            ),
+            (
+                "notify.telegram.api_base",
+                self.notify.telegram.as_ref().map(|t| &t.api_base),
+            ),
+            ("public_url", self.public_url.as_ref()),
+        ] {
+            if let Some(u) = url
+                && !(u.starts_with("https://") || u.starts_with("http://"))
+            {
+                return bad(key.into(), format!("{u:?} is not an http(s) URL"));
+            }
+        }
         Ok(())
     }
 
     pub fn incident_window_ms(&self) -> i64 {
         parse_duration_ms(&self.incidents.window).unwrap_or(3_600_000)
+    }
+}
+
+/// A plausible address: one `@`, something on both sides, no spaces or
+/// header-breaking characters. (The SMTP library checks the rest.)
+pub fn valid_address(a: &str) -> bool {
+    let a = a.trim();
+    match a.split_once('@') {
+        Some((user, host)) => {
+            !user.is_empty()
+                && host.contains('.')
+                && !host.contains('@')
+                && !a
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        }
+        None => false,
     }
 }
 

@@ -4,6 +4,7 @@
 //! - [`ingest`]: tail the sources, parse, detect, store (one thread).
 //! - [`respond`]: blocks, allowlist, policies, enforcers.
 //! - [`auth`]: users, sessions, tokens, CSRF, throttling, the activity log.
+//! - [`report`], [`notify`]: reports, notifications, and the outbox that delivers them.
 //! - [`api`]: the HTTP front door.
 
 pub mod api;
@@ -12,6 +13,8 @@ pub mod config;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod notify;
+pub mod report;
 pub mod respond;
 pub mod state;
 
@@ -155,6 +158,21 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Arc::clone(&store),
         &cfg.blocking,
     )?);
+    // Delivery: checked now, so a setting that can never work stops the start.
+    let deliverer = secmo_notify::Deliverer::new(notify::outbox::channels(&cfg))
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let wake = Arc::new(notify::Wake::default());
+    let reports = Arc::new(report::Reports::new(
+        Arc::clone(&store),
+        &cfg,
+        Arc::clone(&wake),
+    ));
+    let notifier = Arc::new(notify::Notifier::new(
+        Arc::clone(&store),
+        &cfg,
+        reports.scope.clone(),
+        Arc::clone(&wake),
+    ));
     // Bounded: a slow viewer misses messages (and is told), memory stays flat.
     let (live, _) = tokio::sync::broadcast::channel(256);
     let login_window = parse_duration_ms(&cfg.auth.login_window).unwrap_or(300_000);
@@ -175,6 +193,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         started_ms: now_ms(),
         stats_cache: Default::default(),
         credentials: Default::default(),
+        reports: Arc::clone(&reports),
+        notifier: Arc::clone(&notifier),
         cfg,
     });
 
@@ -194,6 +214,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let ingest_thread = std::thread::Builder::new()
         .name("secmo-ingest".into())
         .spawn(move || ingestor.run(ingest_stop))?;
+
+    let outbox_thread = notify::outbox::spawn(
+        Arc::clone(&store),
+        deliverer,
+        notifier,
+        Arc::clone(&state.metrics),
+        wake,
+        Arc::clone(&stop),
+    )?;
+    let reports_thread = reports.spawn_scheduler(state.started_ms, Arc::clone(&stop))?;
 
     // Retention, every ten minutes.
     let retention_state = Arc::clone(&state);
@@ -257,6 +287,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     let _ = tokio::task::spawn_blocking(move || {
         let _ = ingest_thread.join();
+        let _ = outbox_thread.join();
+        let _ = reports_thread.join();
         if let Some(t) = demo_thread {
             let _ = t.join();
         }

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub blocks_automatic: AtomicU64,
     pub http_requests: AtomicU64,
     pub logins_failed: AtomicU64,
+    pub notifications_sent: AtomicU64,
+    pub notifications_failed: AtomicU64,
     /// Sum and count of line-to-commit latencies, in ms.
     pub latency_ms_sum: AtomicU64,
     pub latency_count: AtomicU64,
@@ -25,7 +27,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 12] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             (
                 "secmo_lines_read_total",
                 "Log lines read from all sources.",
@@ -76,6 +78,16 @@ impl Metrics {
                 "secmo_logins_failed_total",
                 "Failed dashboard logins.",
                 &self.logins_failed,
+            ),
+            (
+                "secmo_notifications_sent_total",
+                "Messages (reports, notifications) delivered.",
+                &self.notifications_sent,
+            ),
+            (
+                "secmo_notifications_failed_total",
+                "Delivery attempts that failed (retried or given up).",
+                &self.notifications_failed,
             ),
             (
                 "secmo_ingest_latency_ms_sum",

@@ -31,4 +31,6 @@ pub struct AppState {
     pub tls: bool,
     pub stats_cache: crate::api::stats::StatsCache,
     pub credentials: crate::auth::CredentialCache,
+    pub reports: Arc<crate::report::Reports>,
+    pub notifier: Arc<crate::notify::Notifier>,
 }

@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod events;
 pub mod incidents;
 pub mod openapi;
+pub mod reports;
 pub mod stats;
 pub mod stream;
 pub mod system;
@@ -191,6 +192,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(analyze::analyze).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/stream", get(stream::stream))
+        .route("/reports", get(reports::list).post(reports::create))
+        .route("/reports/{id}", get(reports::one))
+        .route("/reports/{id}/download", get(reports::download))
+        .route("/reports/{id}/send", post(reports::send))
+        .route("/notifications", get(reports::notifications))
+        .route("/notifications/outbox", get(reports::outbox))
+        .route("/notifications/outbox/{id}/retry", post(reports::retry))
+        .route("/notifications/test", post(reports::test))
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) });
     Router::new()
         .nest("/api", api)
@@ -218,13 +227,12 @@ async fn guard(
         next.run(req).await
     };
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A handler may set a stricter policy (report downloads: sandboxed).
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
+        ));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

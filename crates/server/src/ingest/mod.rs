@@ -768,6 +768,7 @@ impl Writer {
             if touch.created {
                 m.incidents_created.fetch_add(1, Relaxed);
             }
+            self.state.notifier.on_incident(&touch, now);
             if let Some(block) = self.state.blocks.on_incident(&touch) {
                 m.blocks_automatic.fetch_add(1, Relaxed);
                 let _ = self.state.store.update_incident(
