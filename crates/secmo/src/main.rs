@@ -23,6 +23,8 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Write realistic synthetic log traffic with labelled attacks.
     Generate(cmd::generate::GenerateArgs),
+    /// Make a report (HTML, PDF, CSV, JSON, text) from the store of `secmo serve` or from log files; write it or e-mail it.
+    Report(cmd::report::ReportArgs),
     /// List the loaded detection rules, or check a rules directory.
     Rules(cmd::rules::RulesArgs),
     /// Watch logs continuously: storage, incidents, blocking and the HTTP API.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Generate(args) => cmd::generate::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Rules(args) => cmd::rules::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     };

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod generate;
+pub mod report;
 pub mod rules;
 pub mod serve;
 
