@@ -686,6 +686,41 @@ mod tests {
     }
 
     #[test]
+    fn report_schedules_and_recipients() {
+        let every = Schedule::parse("1h").expect("interval");
+        assert_eq!(every.next_after(0), Some(3_600_000));
+        assert!(Schedule::parse("30s").is_err(), "below a minute");
+        // 07:00 UTC every day: from 2026-11-22 06:30 UTC the next is 07:00 that day.
+        let cron = Schedule::parse("0 7 * * *").expect("cron");
+        let t = 1_795_329_000_000; // 2026-11-22T06:30:00Z
+        assert_eq!(cron.next_after(t), Some(t + 1_800_000));
+        let err = Schedule::parse("every tuesday").unwrap_err();
+        assert!(err.contains("cron"), "{err}");
+
+        let cfg: Config = toml::from_str(
+            "[smtp]\nhost = \"mail\"\nfrom = \"s@example.com\"\n[reports]\nschedule = \"0 7 * * 1\"\n\
+             recipients = [\"a@example.com\", { address = \"b@example.es\", language = \"es\" }]\n",
+        )
+        .expect("parses");
+        cfg.validate().expect("valid");
+        assert_eq!(cfg.reports.recipients[1].language(), Some("es"));
+
+        for (text, key) in [
+            ("[reports]\nschedule = \"sometimes\"\n", "reports.schedule"),
+            ("[reports]\nlanguage = \"tlh\"\n", "reports.language"),
+            ("[reports]\nrecipients = [\"ops@example.com\"]\n", "reports.recipients"),
+            ("[notify]\nemail = [\"not an address\"]\n", "notify.email[0]"),
+            ("[smtp]\nhost = \"m\"\nfrom = \"s@example.com\"\nsecurity = \"ssl\"\n", "smtp.security"),
+            ("[notify.webhook]\nurl = \"ftp://x\"\nsecret = \"k\"\n", "notify.webhook.url"),
+            ("[notify]\nwindow = \"soon\"\n", "notify.window"),
+        ] {
+            let cfg: Config = toml::from_str(text).expect("parses");
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration_ms("90s"), Ok(90_000));
         assert_eq!(parse_duration_ms("1h"), Ok(3_600_000));
