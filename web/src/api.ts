@@ -125,6 +125,8 @@ export interface ReportMeta {
   requested_by: string; threat_level: ThreatLevel | string; incidents: number; events: number; flagged_events: number;
   language: string; delivered_to: string[];
 }
+/** POST /api/reports: the new report's meta and the outbox ids of the e-mails queued. */
+export interface CreatedReport extends ReportMeta { queued?: number[] }
 export interface PeriodSummary {
   events: number; flagged_events: number; incidents: number; high_or_worse: number; attackers: number; blocked_ips: number; by_severity: Counted[];
 }
@@ -146,7 +148,7 @@ export interface ReportFull { meta: ReportMeta; doc: ReportDoc }
 // Notifications: settings come from secmo.toml (secrets are never sent).
 export interface NotificationSettings {
   language: string;
-  reports: { enabled: boolean; schedule: string; always_send: boolean; recipients: string[]; next_run_ms: number | null; last_run_ms: number | null };
+  reports: { enabled: boolean; schedule: string; always_send: boolean; recipients: string[]; attach_pdf?: boolean; next_run_ms: number | null; last_run_ms: number | null };
   incidents: { min_severity: string; max_per_window: number; window_ms: number };
   channels: {
     email: { configured: boolean; server: string | null; security: string; from: string | null; recipients: string[] };
@@ -166,12 +168,16 @@ export interface OutboxEntry {
 
 export const LANGUAGES: [string, string][] = [['en', 'English'], ['es', 'Español'], ['de', 'Deutsch']];
 
-/** A list of e-mail addresses typed by a person: split on commas, semicolons and white space. */
+/** A list of e-mail addresses typed by a person: split on commas, semicolons and white space.
+ * Checked as the server checks them (config::valid_address). */
 export function parseAddresses(s: string): { ok: string[]; bad: string[] } {
   const ok: string[] = [];
   const bad: string[] = [];
   for (const a of s.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean)) {
-    (/^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:".]{2,}$/.test(a) ? ok : bad).push(a);
+    const at = a.indexOf('@');
+    const host = a.slice(at + 1);
+    const valid = at > 0 && host.includes('.') && !host.includes('@') && !/[<>"\u0000-\u001f\u007f]/.test(a);
+    (valid ? ok : bad).push(a);
   }
   return { ok, bad };
 }

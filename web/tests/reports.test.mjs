@@ -189,7 +189,7 @@ describe('reports', () => {
     const email = page.locator('[data-testid=channels-table] tr[data-channel=email]');
     assert.match(await email.textContent(), new RegExp(`127\\.0\\.0\\.1.*${smtpPort}|configured`));
     await email.getByRole('button', { name: 'Send test' }).click();
-    await page.getByRole('status').filter({ hasText: /Queued \d+ test message/ }).waitFor();
+    await page.getByRole('status').filter({ hasText: /Queued test message #\d+ via email/ }).waitFor();
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator('[data-testid=outbox-table] .kind', { hasText: /^test$/ }).first().waitFor();
     await page.waitForTimeout(300);

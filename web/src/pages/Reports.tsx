@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useState } from 'react';
-import { api, ApiError, get, LANGUAGES, Notifications, Page, parseAddresses, qs, ReportMeta } from '../api';
+import { api, ApiError, CreatedReport, get, LANGUAGES, Notifications, Page, parseAddresses, qs, ReportMeta } from '../api';
 import { useCan } from '../auth';
 import { Link } from '../router';
 import { refreshOutbox } from '../outbox';
@@ -85,8 +85,8 @@ function GenerateForm({ onDone, defaultLanguage }: { onDone: () => void; default
     if (bad.length) { setMsg({ ok: false, text: `Not an e-mail address: ${bad.join(', ')}` }); return; }
     setBusy(true); setMsg(null);
     try {
-      const r = await api<ReportMeta>('POST', '/api/reports', { since, language: language || undefined, send_to: ok.length ? ok : undefined });
-      setMsg({ ok: true, id: r.id, text: `Report #${r.id} generated: threat level ${r.threat_level}, ${num(r.incidents)} incident${r.incidents === 1 ? '' : 's'}, ${num(r.events)} events.${ok.length ? ` E-mail queued to ${ok.join(', ')}.` : ''}` });
+      const r = await api<CreatedReport>('POST', '/api/reports', { since, language: language || undefined, send_to: ok.length ? ok : undefined });
+      setMsg({ ok: true, id: r.id, text: `Report #${r.id} generated: threat level ${r.threat_level}, ${num(r.incidents)} incident${r.incidents === 1 ? '' : 's'}, ${num(r.events)} events.${ok.length ? ` E-mail queued to ${ok.join(', ')}${r.queued ? ` (${r.queued.length} message${r.queued.length === 1 ? '' : 's'})` : ''}.` : ''}` });
       setTo('');
       onDone();
       if (ok.length) refreshOutbox();

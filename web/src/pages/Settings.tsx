@@ -44,9 +44,9 @@ export function Settings() {
     return `Message #${e.id} will be retried now.`;
   });
   const test = (channel: Channel, to?: string[]) => act(async () => {
-    const r = await api<{ queued: number | number[] }>('POST', '/api/notifications/test', { channel, to });
-    const n = Array.isArray(r.queued) ? r.queued.length : r.queued;
-    return `Queued ${n} test message${n === 1 ? '' : 's'} via ${channel}${to?.length ? ` to ${to.join(', ')}` : ''}. Watch the outbox below.`;
+    // The answer is the outbox id of the test message.
+    const r = await api<{ queued: number }>('POST', '/api/notifications/test', { channel, to });
+    return `Queued test message #${r.queued} via ${channel}${to?.length ? ` to ${to.join(', ')}` : ''}. Watch the outbox below.`;
   });
 
   const n = notif.data;
@@ -127,9 +127,9 @@ export function Settings() {
             <tbody>
               <ChannelRow name="email" label="E-mail (SMTP)" configured={s.channels.email.configured} admin={isAdmin} busy={busy} onTest={test} email>
                 <dl className="dl">
-                  <dt>Server</dt><dd>{orNone(s.channels.email.server)} <span className="muted">({s.channels.email.security})</span></dd>
+                  <dt>Server</dt><dd>{orNone(s.channels.email.server)}{s.channels.email.security && <span className="muted"> ({s.channels.email.security})</span>}</dd>
                   <dt>From</dt><dd>{orNone(s.channels.email.from)}</dd>
-                  <dt>Recipients</dt><dd>{list(s.channels.email.recipients)}</dd>
+                  <dt>Incident mail to</dt><dd>{list(s.channels.email.recipients)}</dd>
                 </dl>
               </ChannelRow>
               <ChannelRow name="slack" label="Slack" configured={s.channels.slack.configured} admin={isAdmin} busy={busy} onTest={test}>
@@ -150,6 +150,7 @@ export function Settings() {
             <dt>Schedule</dt><dd><code>{s.reports.schedule || '—'}</code></dd>
             <dt>Recipients</dt><dd>{list(s.reports.recipients)}</dd>
             <dt>Send when quiet</dt><dd>{s.reports.always_send ? 'yes, even with nothing to report' : 'no, only when there is something to report'}</dd>
+            {s.reports.attach_pdf !== undefined && <><dt>PDF attached</dt><dd>{yes(s.reports.attach_pdf)}</dd></>}
             <dt>Language</dt><dd>{langName(s.language)}</dd>
             <dt>Last run</dt><dd><Time ms={s.reports.last_run_ms} /></dd>
             <dt>Next run</dt><dd>{s.reports.enabled ? <Time ms={s.reports.next_run_ms} /> : <span className="muted">—</span>}</dd>
