@@ -1,5 +1,6 @@
 // The delivery state of the notification outbox, shared by the navigation
 // (a badge when messages fail) and the Settings page.
+import { useEffect, useState } from 'react';
 import { get, Notifications } from './api';
 
 type Listener = (n: Notifications | null) => void;
@@ -26,3 +27,14 @@ export function onOutbox(l: Listener): () => void {
 
 /** Messages that did not go out: pending ones that failed at least once, and dead ones. */
 export const problems = (n: Notifications | null) => (n ? (n.outbox_counts.failing ?? 0) + (n.outbox_counts.dead ?? 0) : 0);
+
+/** The last /api/notifications answer (fetched if there is none yet), kept current. */
+export function useNotifications(): Notifications | null {
+  const [n, setN] = useState<Notifications | null>(last);
+  useEffect(() => {
+    const off = onOutbox(setN);
+    if (!last) refreshOutbox();
+    return off;
+  }, []);
+  return n;
+}

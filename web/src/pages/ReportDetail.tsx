@@ -3,7 +3,7 @@ import { api, ApiError, Counted, get, LANGUAGES, parseAddresses, PeriodSummary, 
 import { useCan } from '../auth';
 import { Chart, Option, short } from '../components/Chart';
 import { Link } from '../router';
-import { refreshOutbox } from '../outbox';
+import { refreshOutbox, useNotifications } from '../outbox';
 import { Card, num, Sev, State, Status, Time, useLoad } from '../util';
 import { span } from './Reports';
 
@@ -13,6 +13,8 @@ const FORMATS: [string, string][] = [['html', 'HTML'], ['pdf', 'PDF'], ['csv', '
 export function ReportPage({ id }: { id: string }) {
   const rep = useLoad(() => get<ReportFull>(`/api/reports/${encodeURIComponent(id)}`), [id]);
   const canSend = useCan('analyst');
+  const notif = useNotifications();
+  const mail = notif ? notif.settings.channels.email.configured : true;
   const d = rep.data?.doc;
   const meta = rep.data?.meta;
   return (
@@ -33,7 +35,8 @@ export function ReportPage({ id }: { id: string }) {
             <Card className="share">
               <div className="share-row">
                 <Downloads id={meta.id} language={meta.language} />
-                {canSend && <SendForm id={meta.id} language={meta.language} />}
+                {canSend && (mail ? <SendForm id={meta.id} language={meta.language} />
+                  : <span className="muted small">E-mail is not configured: add an <code>[smtp]</code> section to secmo.toml to send reports.</span>)}
               </div>
             </Card>
             <ReportBody d={d} />

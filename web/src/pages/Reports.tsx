@@ -34,7 +34,8 @@ export function Reports() {
           ? <>Scheduled: <code>{sched.schedule}</code>{sched.next_run_ms ? <> · next <Time ms={sched.next_run_ms} /></> : null}</>
           : 'Scheduled reports are off'} · <Link to="/settings">settings</Link></span>}
       </div>
-      {canGenerate ? <GenerateForm onDone={() => { setCursors([]); list.reload(); }} defaultLanguage={notif.data?.settings.language} />
+      {canGenerate ? <GenerateForm onDone={() => { setCursors([]); list.reload(); }} defaultLanguage={notif.data?.settings.language}
+        mail={notif.data ? notif.data.settings.channels.email.configured : true} />
         : <p className="muted small">Generating and sending reports needs the analyst role; you can read and download the stored ones.</p>}
       <Card title="Stored reports">
         <State loading={list.loading} error={list.error} empty={!list.data?.items.length}
@@ -69,7 +70,7 @@ export function Reports() {
   );
 }
 
-function GenerateForm({ onDone, defaultLanguage }: { onDone: () => void; defaultLanguage?: string }) {
+function GenerateForm({ onDone, defaultLanguage, mail }: { onDone: () => void; defaultLanguage?: string; mail: boolean }) {
   const [since, setSince] = useState('24h');
   const [language, setLanguage] = useState('');
   const [to, setTo] = useState('');
@@ -100,7 +101,8 @@ function GenerateForm({ onDone, defaultLanguage }: { onDone: () => void; default
         <label>Language<select name="language" value={language} onChange={(e) => setLanguage(e.target.value)}>
           <option value="">default</option>{LANGUAGES.map(([c, l]) => <option key={c} value={c}>{l}</option>)}</select></label>
         <label className="grow">Send to (optional, comma-separated)
-          <input name="send_to" type="text" inputMode="email" autoComplete="off" value={to} placeholder="soc@example.org, it@example.org"
+          <input name="send_to" type="text" inputMode="email" autoComplete="off" value={to} disabled={!mail}
+            placeholder={mail ? 'soc@example.org, it@example.org' : 'e-mail is not configured ([smtp] in secmo.toml)'}
             aria-invalid={invalid.length > 0} aria-describedby="gen-help"
             onChange={(e) => { setTo(e.target.value); if (invalid.length) setInvalid([]); }} /></label>
         <button className="btn primary" disabled={busy}>{busy ? 'Generating…' : 'Generate report'}</button>
