@@ -161,6 +161,15 @@ pub async fn analyze(
         .await?;
         incident_ids = outcome.incidents.iter().map(|t| t.incident_id).collect();
         incident_ids.dedup();
+        // Kept incidents are incidents like any other: notified by the same rules.
+        let s3 = Arc::clone(&st);
+        let touches = outcome.incidents.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in &touches {
+                s3.notifier.on_incident(t, now);
+            }
+        })
+        .await;
         for t in outcome.incidents {
             let _ = st.live.send(crate::live::LiveMessage::Incident(t));
         }
