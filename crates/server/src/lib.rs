@@ -116,6 +116,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let mut source_cfgs = cfg.sources.clone();
     let mut demo_thread = None;
     if opts.demo {
+        // A newcomer should see a scheduled report without waiting an hour.
+        if cfg.reports.schedule == config::ReportsConfig::default().schedule {
+            cfg.reports.schedule = "5m".into();
+            eprintln!("demo: a report every 5 minutes (reports.schedule)");
+        }
         let dir = cfg.data_dir.join("demo");
         demo_thread = Some(ingest::demo::spawn(&dir, Arc::clone(&stop))?);
         source_cfgs.extend(ingest::demo::sources(&dir));
