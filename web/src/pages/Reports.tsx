@@ -10,7 +10,7 @@ const PERIODS: [string, string][] = [['1h', 'Last hour'], ['24h', 'Last 24 hours
 /** "24 h", "7 d", "90 min": the length of a report's period. */
 export function span(ms: number): string {
   if (ms <= 0) return '—';
-  if (ms < 2 * 3600e3) return `${Math.round(ms / 60e3)} min`;
+  if (ms < 3600e3 - 30e3) return `${Math.round(ms / 60e3)} min`;
   if (ms <= 2 * 86400e3 + 60e3) return `${Math.round(ms / 3600e3)} h`;
   return `${Math.round(ms / 86400e3)} d`;
 }
