@@ -229,6 +229,20 @@ describe('reports', () => {
     await page.close();
   });
 
+  test('with the CSP bypassed the report still renders the payload as text (the rendering alone is safe)', async () => {
+    const open = await launch({ bypassCSP: true });
+    try {
+      const page = await watchedPage(open.ctx);
+      await login(page, server.base);
+      await page.goto(`${server.base}/reports/${reportId}`);
+      await page.locator('[data-testid=report-incidents] pre.raw').filter({ hasText: PAYLOAD }).first().waitFor();
+      await page.goto(`${server.base}/settings`);
+      await page.locator('[data-testid=outbox-table]').waitFor();
+      await page.waitForTimeout(300);
+      await assertInert(page);
+    } finally { await open.close(); }
+  });
+
   test('phone width: the reports, report and settings pages do not scroll sideways', async () => {
     const page = await watchedPage(browser.ctx);
     await login(page, server.base);

@@ -71,6 +71,10 @@ export function Settings() {
       )}
       {msg && <div className={`state ${msg.ok ? 'ok' : 'error'}`} role={msg.ok ? 'status' : 'alert'}>{msg.text}</div>}
 
+      {s && !Object.values(s.channels).some((ch) => ch.configured) && (
+        <div className="state empty" data-testid="no-channels">No delivery channel is configured: reports are stored here but nothing is sent.
+          Add an <code>[smtp]</code> section or a <code>[notify.slack]</code>, <code>[notify.telegram]</code> or <code>[notify.webhook]</code> table to secmo.toml.</div>
+      )}
       <Card title="Delivery">
         <State loading={notif.loading} error={notif.error} empty={!c}>
           {c && <div className="kpis outbox-counts" data-testid="outbox-counts">
