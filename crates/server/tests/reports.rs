@@ -243,6 +243,17 @@ fn report_on_demand_arrives_by_mail_in_german_with_charts_and_pdf() {
     assert_eq!(entry["status"], "sent");
     assert_eq!(entry["report_id"], id);
     assert_eq!(entry["subject"], subject);
+
+    // Sending the same report again to the same address is a new request: it goes out again.
+    let resp = admin.post(
+        &format!("/api/reports/{id}/send"),
+        &json!({"to": ["ops@example.com"], "language": "en"}),
+    );
+    assert_eq!(resp.status(), 200);
+    let again: Value = resp.json().expect("json");
+    assert_eq!(again["queued"].as_array().map(Vec::len), Some(1), "{again}");
+    let mails = sink.wait_for(2, Duration::from_secs(20));
+    assert_eq!(mails.len(), 2, "the explicit re-send arrives");
 }
 
 #[test]

@@ -123,7 +123,7 @@ pub async fn create(
         let queued = if recipients.is_empty() {
             Vec::new()
         } else {
-            s2.reports.queue_email(&doc, &recipients, now)?
+            s2.reports.queue_email(&doc, &recipients, Some(now), now)?
         };
         Ok::<_, secmo_store::StoreError>((meta, queued))
     })
@@ -239,7 +239,9 @@ pub async fn send(
     let (_, doc) = load(&st, id).await?;
     let s2 = Arc::clone(&st);
     let recipients: Vec<(String, Lang)> = to.iter().map(|a| (a.clone(), lang)).collect();
-    let queued = blocking(move || s2.reports.queue_email(&doc, &recipients, now_ms())).await?;
+    let now = now_ms();
+    let queued =
+        blocking(move || s2.reports.queue_email(&doc, &recipients, Some(now), now)).await?;
     audit(
         &st,
         &p.user.name,
@@ -413,6 +415,7 @@ pub async fn test(
                         .iter()
                         .map(|r| r.address().to_owned()),
                 );
+                to.sort_unstable();
                 to.dedup();
             }
             if to.is_empty() {

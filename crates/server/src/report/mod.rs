@@ -115,11 +115,14 @@ impl Reports {
     }
 
     /// Queue the report for each recipient, in their language. Returns the
-    /// outbox ids (a recipient already queued for this report is skipped).
+    /// outbox ids. The scheduler's copies are queued once per report and
+    /// recipient (`request` None: a repeated run adds nothing); an explicit
+    /// send is its own request and is always queued.
     pub fn queue_email(
         &self,
         doc: &ReportDoc,
         recipients: &[(String, Lang)],
+        request: Option<i64>,
         now_ms: i64,
     ) -> Result<Vec<i64>, StoreError> {
         if !self.smtp {
@@ -140,7 +143,10 @@ impl Reports {
                 target: address.clone(),
                 subject,
                 payload,
-                dedupe_key: doc.id.map(|id| format!("report:{id}:{address}")),
+                dedupe_key: doc.id.map(|id| match request {
+                    None => format!("report:{id}:{address}"),
+                    Some(r) => format!("report:{id}:{address}:request:{r}"),
+                }),
                 report_id: doc.id,
             })?;
             if let Some(e) = queued {
@@ -193,7 +199,7 @@ impl Reports {
         }
         let threats = doc.summary.incidents > 0;
         if (threats || self.always_send) && self.smtp && !self.recipients.is_empty() {
-            self.queue_email(&doc, &self.recipients, now_ms)?;
+            self.queue_email(&doc, &self.recipients, None, now_ms)?;
         }
         tracing::info!(
             report = meta.id,
