@@ -708,10 +708,22 @@ mod tests {
         for (text, key) in [
             ("[reports]\nschedule = \"sometimes\"\n", "reports.schedule"),
             ("[reports]\nlanguage = \"tlh\"\n", "reports.language"),
-            ("[reports]\nrecipients = [\"ops@example.com\"]\n", "reports.recipients"),
-            ("[notify]\nemail = [\"not an address\"]\n", "notify.email[0]"),
-            ("[smtp]\nhost = \"m\"\nfrom = \"s@example.com\"\nsecurity = \"ssl\"\n", "smtp.security"),
-            ("[notify.webhook]\nurl = \"ftp://x\"\nsecret = \"k\"\n", "notify.webhook.url"),
+            (
+                "[reports]\nrecipients = [\"ops@example.com\"]\n",
+                "reports.recipients",
+            ),
+            (
+                "[notify]\nemail = [\"not an address\"]\n",
+                "notify.email[0]",
+            ),
+            (
+                "[smtp]\nhost = \"m\"\nfrom = \"s@example.com\"\nsecurity = \"ssl\"\n",
+                "smtp.security",
+            ),
+            (
+                "[notify.webhook]\nurl = \"ftp://x\"\nsecret = \"k\"\n",
+                "notify.webhook.url",
+            ),
             ("[notify]\nwindow = \"soon\"\n", "notify.window"),
         ] {
             let cfg: Config = toml::from_str(text).expect("parses");
