@@ -285,6 +285,12 @@ fn mail_server_down_then_back_delivers_each_copy_exactly_once() {
     });
     assert_eq!(counts["outbox_counts"]["sent"], 0);
     assert_eq!(counts["settings"]["channels"]["email"]["configured"], true);
+    // Monitoring sees it too.
+    let metrics = admin.get("/metrics").text().expect("metrics text");
+    assert!(
+        metrics.lines().any(|l| l == "secmo_outbox_failing 2"),
+        "{metrics}"
+    );
     let now = secmo_server::now_ms();
     for id in &ids {
         let e = outbox_entry(&admin, *id);

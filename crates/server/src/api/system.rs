@@ -59,6 +59,10 @@ pub async fn metrics(State(st): State<Arc<AppState>>, mut parts: Parts) -> ApiRe
     }
     let s2 = Arc::clone(&st);
     let stored = blocking(move || s2.store.event_count()).await.unwrap_or(0);
+    let s3 = Arc::clone(&st);
+    let outbox = blocking(move || s3.store.outbox_counts())
+        .await
+        .unwrap_or_default();
     let sources = st.sources.snapshot();
     let lag: u64 = sources.iter().map(|s| s.lag_bytes).sum();
     let text = st.metrics.render(&[
@@ -73,6 +77,21 @@ pub async fn metrics(State(st): State<Arc<AppState>>, mut parts: Parts) -> ApiRe
             "secmo_live_subscribers",
             "Open live streams.",
             st.live.receiver_count() as f64,
+        ),
+        (
+            "secmo_outbox_pending",
+            "Messages waiting for delivery.",
+            outbox.pending as f64,
+        ),
+        (
+            "secmo_outbox_failing",
+            "Pending messages whose last attempt failed (alert on this).",
+            outbox.failing as f64,
+        ),
+        (
+            "secmo_outbox_dead",
+            "Messages given up after refusals or too many attempts.",
+            outbox.dead as f64,
         ),
         (
             "secmo_uptime_seconds",
