@@ -1284,7 +1284,7 @@ fn new_database_is_wal_with_8k_pages_and_versioned() {
     };
     assert_eq!(q("PRAGMA journal_mode"), "Text(\"wal\")");
     assert_eq!(q("PRAGMA page_size"), "Integer(8192)");
-    assert_eq!(q("PRAGMA user_version"), "Integer(2)");
+    assert_eq!(q("PRAGMA user_version"), "Integer(3)");
 }
 
 #[test]

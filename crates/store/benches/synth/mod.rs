@@ -49,6 +49,9 @@ pub struct Owned {
     pub agent: &'static str,
     pub raw: String,
     pub flagged: bool,
+    /// Where the request path, referrer and user agent are in `raw` (HTTP
+    /// rows): rows borrow them from the line, as the server's parsers do.
+    pub at: [usize; 3],
 }
 
 pub struct Synth {
@@ -90,6 +93,7 @@ impl Synth {
                 agent: "",
                 raw: String::new(),
                 flagged: false,
+                at: [0; 3],
             });
         }
         for o in out.iter_mut() {
@@ -140,6 +144,12 @@ impl Synth {
                     o.referrer,
                     o.agent
                 );
+                let agent_at = o.raw.len() - 1 - o.agent.len();
+                o.at = [
+                    o.raw.find("GET ").map_or(0, |i| i + 4),
+                    agent_at - 3 - o.referrer.len(),
+                    agent_at,
+                ];
             } else if sel < 999 {
                 o.kind = "auth";
                 let _ = write!(o.user, "user{}", (r >> 20) % 300);
@@ -176,7 +186,24 @@ impl Synth {
 
 pub fn rows(v: &[Owned]) -> Vec<EventRow<'_>> {
     v.iter()
-        .map(|o| EventRow {
+        .map(|o| {
+            let http = o.kind == "http";
+            let at = |i: usize, len: usize| {
+                if http {
+                    &o.raw[o.at[i]..o.at[i] + len]
+                } else {
+                    ""
+                }
+            };
+            (
+                o,
+                http,
+                at(0, o.path.len()),
+                at(1, o.referrer.len()),
+                at(2, o.agent.len()),
+            )
+        })
+        .map(|(o, http, path, referrer, user_agent)| EventRow {
             ts_ms: o.ts,
             source: if o.kind == "http" { "nginx" } else { "auth" },
             file: "/var/log/nginx/access.log",
@@ -190,13 +217,17 @@ pub fn rows(v: &[Owned]) -> Vec<EventRow<'_>> {
             outcome: "unknown",
             source_ip: Some(o.ip),
             user: &o.user,
-            method: if o.kind == "http" { "GET" } else { "" },
-            path: &o.path,
+            method: if http {
+                &o.raw[o.at[0] - 4..o.at[0] - 1]
+            } else {
+                ""
+            },
+            path,
             query: "",
             status: o.status,
             bytes: o.bytes,
-            referrer: o.referrer,
-            user_agent: o.agent,
+            referrer,
+            user_agent,
             raw: &o.raw,
             rules: if o.flagged { &SQLI } else { &[] },
             categories: if o.flagged { &SQLI_CAT } else { &[] },

@@ -25,7 +25,7 @@
 //!   request when the machine is idle). LIKE is ASCII case-insensitive;
 //!   wildcards in the user's text are escaped.
 
-use super::ingest::ip_bytes;
+use super::ingest::{field_of, ip_bytes};
 use super::{SqlResult, Writer, category_of, db_err, floor_to, like_escape, limit_of};
 use crate::model::*;
 use crate::{Result, StoreError};
@@ -41,8 +41,17 @@ pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_millis(25
 /// Rows deleted per prune transaction (the writer is released in between).
 const PRUNE_CHUNK: i64 = 20_000;
 
-const COLS: &str = "id, ts, source, file, line, kind, action, outcome, ip, user, method, path, query, \
-     status, bytes, referrer, user_agent, raw, rules, categories, blocked";
+/// Dictionary columns come back as their text; see [`event_row`] for the others.
+const COLS: &str = "id, ts, (SELECT value FROM dict WHERE dict.id = source), \
+     (SELECT value FROM dict WHERE dict.id = file), line, \
+     (SELECT value FROM dict WHERE dict.id = kind), (SELECT value FROM dict WHERE dict.id = action), \
+     (SELECT value FROM dict WHERE dict.id = outcome), ip, user, status, bytes, raw, rules, categories, \
+     blocked, spans, method, path, query, referrer, user_agent";
+
+/// `kind = ?` and `source = ?` on their dictionary ids.
+fn dict_eq(col: &str, param: usize) -> String {
+    format!("{col} = (SELECT id FROM dict WHERE value = ?{param})")
+}
 
 pub(crate) fn ip_from_blob(b: &[u8]) -> Option<IpAddr> {
     match b.len() {
@@ -62,34 +71,44 @@ fn split_list(s: &str) -> impl Iterator<Item = &str> {
 
 fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
     let ip: Option<Vec<u8>> = r.get(8)?;
-    let rules: String = r.get(18)?;
-    let cats: String = r.get(19)?;
+    let raw: String = r.get(12)?;
+    let rules: String = r.get(13)?;
+    let cats: String = r.get(14)?;
+    let spans: Option<Vec<u8>> = r.get(16)?;
+    let mut sp: &[u8] = spans.as_deref().unwrap_or(&[]);
+    let mut field =
+        |i: usize| -> rusqlite::Result<String> { Ok(field_of(&raw, &mut sp, r.get(i)?)) };
+    let (method, path, query, referrer, user_agent) =
+        (field(17)?, field(18)?, field(19)?, field(20)?, field(21)?);
+    let text = |i: usize| -> rusqlite::Result<String> {
+        Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
+    };
     Ok(EventRecord {
         id: r.get(0)?,
         ts_ms: r.get(1)?,
-        source: r.get(2)?,
-        file: r.get(3)?,
+        source: text(2)?,
+        file: text(3)?,
         line: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
-        kind: r.get(5)?,
-        action: r.get(6)?,
-        outcome: r.get(7)?,
+        kind: text(5)?,
+        action: text(6)?,
+        outcome: text(7)?,
         source_ip: ip.as_deref().and_then(ip_from_blob),
         user: r.get(9)?,
-        method: r.get(10)?,
-        path: r.get(11)?,
-        query: r.get(12)?,
+        method,
+        path,
+        query,
         status: r
-            .get::<_, Option<i64>>(13)?
+            .get::<_, Option<i64>>(10)?
             .and_then(|s| u16::try_from(s).ok()),
         bytes: r
-            .get::<_, Option<i64>>(14)?
+            .get::<_, Option<i64>>(11)?
             .and_then(|s| u64::try_from(s).ok()),
-        referrer: r.get(15)?,
-        user_agent: r.get(16)?,
-        raw: r.get(17)?,
+        referrer,
+        user_agent,
+        raw,
         rules: split_list(&rules).map(str::to_owned).collect(),
         categories: split_list(&cats).map(category_of).collect(),
-        blocked: r.get(20)?,
+        blocked: r.get(15)?,
     })
 }
 
@@ -156,7 +175,7 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         "events_flagged"
     } else if let Some(k) = kind {
         let i = push(&mut params, Value::Text(k.to_owned()));
-        conds.push(format!("kind = ?{i}"));
+        conds.push(dict_eq("kind", i));
         "events_kind"
     } else {
         "events_ts"
@@ -179,11 +198,11 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         && let Some(k) = kind
     {
         let i = push(&mut params, Value::Text(k.to_owned()));
-        residual.push(format!("kind = ?{i}"));
+        residual.push(dict_eq("kind", i));
     }
     if let Some(s) = q.source.as_deref() {
         let i = push(&mut params, Value::Text(s.to_owned()));
-        residual.push(format!("source = ?{i}"));
+        residual.push(dict_eq("source", i));
     }
     if let Some(s) = q.status {
         let i = push(&mut params, Value::Integer(i64::from(s)));

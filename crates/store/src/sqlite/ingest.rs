@@ -49,9 +49,160 @@ pub(crate) struct TopState {
     max_hour: i64,
 }
 
-const INSERT_EVENT: &str = "INSERT INTO events (ts, source, file, line, kind, action, outcome, ip, \
-     user, method, path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked, seg, id) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+const EVENT_COLS: &str = "ts, seg, id, source, file, line, kind, action, outcome, ip, user, status, bytes, \
+     raw, rules, categories, flagged, blocked, spans, method, path, query, referrer, user_agent";
+/// Values per row in [`EVENT_COLS`].
+const EVENT_PARAMS: usize = 24;
+/// Rows per multi-row INSERT: the statement's cursors stay open from row to
+/// row, so appends to the table and to the time-ordered indexes skip the
+/// descent from the root, and the per-statement work is paid once. `OR FAIL`
+/// (not the default ABORT, which undoes the statement's earlier rows) spares
+/// SQLite a statement journal: a failed row fails the whole batch anyway.
+const ROWS_PER_INSERT: usize = 32;
+
+fn insert_sql(rows: usize) -> String {
+    let one = format!("({})", vec!["?"; EVENT_PARAMS].join(", "));
+    format!(
+        "INSERT OR FAIL INTO events ({EVENT_COLS}) VALUES {}",
+        vec![one.as_str(); rows].join(", ")
+    )
+}
+
+/// Ids of the `dict` values (source, file, kind, action, outcome), cached.
+/// Ids created by a transaction are cached once it commits.
+#[derive(Debug, Default)]
+pub(crate) struct Dict {
+    ids: HashMap<String, i64>,
+    fresh: HashMap<String, i64>,
+}
+
+/// Values cached at most (the table itself keeps them all).
+const DICT_CACHE: usize = 16_384;
+
+impl Dict {
+    fn id(&mut self, tx: &Transaction<'_>, value: &str) -> Result<i64> {
+        if let Some(&id) = self.ids.get(value).or_else(|| self.fresh.get(value)) {
+            return Ok(id);
+        }
+        tx.prepare_cached("INSERT OR IGNORE INTO dict (value) VALUES (?1)")
+            .db()?
+            .execute([value])
+            .db()?;
+        let id: i64 = tx
+            .prepare_cached("SELECT id FROM dict WHERE value = ?1")
+            .db()?
+            .query_row([value], |r| r.get(0))
+            .db()?;
+        self.fresh.insert(value.to_owned(), id);
+        Ok(id)
+    }
+
+    fn committed(&mut self) {
+        if self.ids.len() + self.fresh.len() > DICT_CACHE {
+            self.ids.clear();
+        }
+        self.ids.extend(self.fresh.drain());
+    }
+
+    fn rolled_back(&mut self) {
+        self.fresh.clear();
+    }
+}
+
+/// The last value looked up per dictionary column (most rows repeat it).
+#[derive(Default)]
+struct Memo<'b>(Option<(&'b str, i64)>);
+
+impl<'b> Memo<'b> {
+    fn id(&mut self, dict: &mut Dict, tx: &Transaction<'_>, value: &'b str) -> Result<i64> {
+        if let Some((v, id)) = self.0
+            && v == value
+        {
+            return Ok(id);
+        }
+        let id = dict.id(tx, value)?;
+        self.0 = Some((value, id));
+        Ok(id)
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub(crate) fn get_varint(b: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&x, rest) = b.split_first()?;
+        *b = rest;
+        v |= u64::from(x & 0x7f) << shift;
+        if x < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Where `field` is in `raw` (a byte offset), if it is.
+fn locate(raw: &str, field: &str, from: usize) -> Option<usize> {
+    // Parsers return slices of the line: then the field is where it points.
+    let off = (field.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
+    if off <= raw.len() && raw.get(off..off + field.len()) == Some(field) {
+        return Some(off);
+    }
+    let hay = raw.as_bytes();
+    let from = from.min(hay.len());
+    memchr::memmem::find(&hay[from..], field.as_bytes())
+        .map(|o| o + from)
+        .or_else(|| memchr::memmem::find(&hay[..from], field.as_bytes()))
+        .filter(|&o| raw.is_char_boundary(o) && raw.is_char_boundary(o + field.len()))
+}
+
+/// Encode `fields` as spans of `raw` (see schema V3); those not found in
+/// `raw` are returned for their own columns.
+fn spans<'f>(raw: &str, fields: [&'f str; 5], out: &mut Vec<u8>) -> [Option<&'f str>; 5] {
+    out.clear();
+    let mut cols = [None; 5];
+    let mut from = 0;
+    for (f, col) in fields.into_iter().zip(cols.iter_mut()) {
+        match (!f.is_empty()).then(|| locate(raw, f, from)) {
+            None => put_varint(out, 0),
+            Some(Some(off)) => {
+                put_varint(out, f.len() as u64);
+                put_varint(out, off as u64);
+                from = off + f.len();
+            }
+            Some(None) => {
+                put_varint(out, 0);
+                *col = Some(f);
+            }
+        }
+    }
+    cols
+}
+
+/// The inverse of [`spans`]: a field is its column if set, else its span of `raw`.
+pub(crate) fn field_of(raw: &str, spans: &mut &[u8], col: Option<String>) -> String {
+    let len = get_varint(spans).unwrap_or(0) as usize;
+    let off = if len > 0 {
+        get_varint(spans).unwrap_or(0) as usize
+    } else {
+        0
+    };
+    match col {
+        Some(c) => c,
+        None if len == 0 => String::new(),
+        None => off
+            .checked_add(len)
+            .and_then(|end| raw.get(off..end))
+            .unwrap_or("")
+            .to_owned(),
+    }
+}
 
 pub(crate) fn ip_bytes(ip: &IpAddr, buf: &mut [u8; 16]) -> usize {
     match ip {
@@ -73,6 +224,57 @@ pub(crate) fn status_class(status: Option<u16>) -> i64 {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_keys_are_display() {
+        let mut k = String::new();
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.5",
+            "255.255.255.255",
+            "192.168.100.9",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            ip_key(&ip, &mut k);
+            assert_eq!(k, ip.to_string());
+        }
+    }
+
+    #[test]
+    fn fields_round_trip_as_spans_or_columns() {
+        let raw = "1.2.3.4 - - [x] \"GET /a/b?q=1 HTTP/1.1\" 200 5 \"-\" \"curl/8\"";
+        let owned = String::from("/a/b");
+        let cases: [[&str; 5]; 4] = [
+            ["GET", "/a/b", "q=1", "-", "curl/8"],
+            ["GET", owned.as_str(), "", "", "curl/8"],
+            ["POST", "/zz", "", "ü", ""],
+            ["", "", "", "", ""],
+        ];
+        let mut buf = Vec::new();
+        for fields in cases {
+            let cols = spans(raw, fields, &mut buf);
+            let mut sp = buf.as_slice();
+            for (f, c) in fields.iter().zip(cols) {
+                assert_eq!(field_of(raw, &mut sp, c.map(str::to_owned)), *f);
+            }
+            assert!(sp.is_empty());
+        }
+        // Found in the line: no columns.
+        assert_eq!(spans(raw, cases[0], &mut buf), [None; 5]);
+        let mut long = Vec::new();
+        put_varint(&mut long, 300);
+        put_varint(&mut long, u64::MAX);
+        let mut sp = long.as_slice();
+        assert_eq!(get_varint(&mut sp), Some(300));
+        assert_eq!(get_varint(&mut sp), Some(u64::MAX));
+    }
+}
+
 fn sat(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -89,12 +291,28 @@ pub(crate) fn ingest(w: &mut Writer, batch: &IngestBatch<'_>) -> Result<IngestOu
         conn,
         tops: state,
         pending,
+        dict,
     } = w;
+    let result = ingest_tx(conn, state, pending, dict, batch);
+    match result {
+        Ok(_) => dict.committed(),
+        Err(_) => dict.rolled_back(),
+    }
+    result
+}
+
+fn ingest_tx(
+    conn: &mut Connection,
+    state: &mut TopState,
+    pending: &mut PendingTops,
+    dict: &mut Dict,
+    batch: &IngestBatch<'_>,
+) -> Result<IngestOutcome> {
     let mut tops = state.clone();
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .db()?;
-    let (first_event_id, bt) = insert_events(&tx, batch)?;
+    let (first_event_id, bt) = insert_events(&tx, dict, batch)?;
     if let Some(max_ts) = batch.events.iter().map(|e| e.ts_ms).max() {
         tops.max_hour = tops.max_hour.max(floor_to(max_ts, HOUR_MS));
     }
@@ -220,6 +438,31 @@ impl PendingTops {
     }
 }
 
+/// `ip` as text into `key` (IPv4 without `fmt`: this runs for every key of
+/// every top-list flush).
+fn ip_key(ip: &IpAddr, key: &mut String) {
+    key.clear();
+    match ip {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    key.push('.');
+                }
+                if o >= 100 {
+                    key.push(char::from(b'0' + o / 100));
+                }
+                if o >= 10 {
+                    key.push(char::from(b'0' + o / 10 % 10));
+                }
+                key.push(char::from(b'0' + o % 10));
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(key, "{ip}");
+        }
+    }
+}
+
 /// Upsert pending and batch top-list counts, then compact the lists over their bounds.
 fn write_tops(
     tx: &Transaction<'_>,
@@ -236,33 +479,35 @@ fn write_tops(
             )
             .db()?;
         let mut key = String::new();
-        let mut put = |hour: i64, dim: i64, k: &str, n: i64| -> Result<()> {
+        // Only the batch's own keys keep an earlier hour open: pending
+        // counts of a closed hour are written, then the hour is compacted.
+        let mut put = |hour: i64, dim: i64, k: &str, n: i64, in_batch: bool| -> Result<()> {
             st.execute(params![hour, dim, k, n]).db()?;
             *tops.added.entry((hour, dim)).or_default() += 1;
-            touched.insert((hour, dim));
+            if in_batch {
+                touched.insert((hour, dim));
+            }
             Ok(())
         };
         for (&(hour, dim, ip), &n) in &pending.ips {
-            key.clear();
-            let _ = write!(key, "{ip}");
-            put(hour, dim, &key, n)?;
+            ip_key(&ip, &mut key);
+            put(hour, dim, &key, n, false)?;
         }
         for (&(hour, dim), list) in &pending.keys {
             for (k, &n) in list {
-                put(hour, dim, k, n)?;
+                put(hour, dim, k, n, false)?;
             }
         }
         if let Some(bt) = bt {
             for (dim, map) in [(DIM_IP, &bt.ips), (DIM_ATTACKER, &bt.attackers)] {
                 for (&(hour, ip), &n) in map {
-                    key.clear();
-                    let _ = write!(key, "{ip}");
-                    put(hour, dim, &key, n)?;
+                    ip_key(&ip, &mut key);
+                    put(hour, dim, &key, n, true)?;
                 }
             }
             for (dim, map) in [(DIM_PATH, &bt.paths), (DIM_REFERRER, &bt.referrers)] {
                 for (&(hour, k), &n) in map {
-                    put(hour, dim, k, n)?;
+                    put(hour, dim, k, n, true)?;
                 }
             }
         }
@@ -286,6 +531,7 @@ fn write_tops(
 
 fn insert_events<'b>(
     tx: &Transaction<'_>,
+    dict: &mut Dict,
     batch: &'b IngestBatch<'b>,
 ) -> Result<(i64, BatchTops<'b>)> {
     let mut bt = BatchTops::default();
@@ -296,6 +542,8 @@ fn insert_events<'b>(
     let mut cats: HashMap<(i64, &'static str), i64> = HashMap::new();
     let mut rules_buf = String::new();
     let mut cats_buf = String::new();
+    let mut spans_buf: Vec<u8> = Vec::with_capacity(32);
+    let mut memo: [Memo<'b>; 5] = Default::default();
     // Ids are assigned here (as SQLite would: max + 1) so each row knows its segment.
     let first_id: i64 = tx
         .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM events")
@@ -305,7 +553,10 @@ fn insert_events<'b>(
     // (seg, min ts, max ts) of the segments this batch writes to.
     let mut segs: Vec<(i64, i64, i64)> = Vec::with_capacity(2);
     {
-        let mut st = tx.prepare_cached(INSERT_EVENT).db()?;
+        let n = batch.events.len();
+        let full = n - n % ROWS_PER_INSERT;
+        let mut many = tx.prepare_cached(&insert_sql(ROWS_PER_INSERT)).db()?;
+        let mut one = tx.prepare_cached(&insert_sql(1)).db()?;
         for (i, e) in batch.events.iter().enumerate() {
             let id = first_id + i as i64;
             let seg = id >> SEG_SHIFT;
@@ -338,32 +589,52 @@ fn insert_events<'b>(
                 let n = ip_bytes(ip, &mut ipbuf);
                 &ipbuf[..n]
             });
-            st.execute(params![
-                e.ts_ms,
-                e.source,
-                e.file,
-                sat(e.line),
-                e.kind,
-                e.action,
-                e.outcome,
-                ip,
-                e.user,
-                e.method,
-                e.path,
-                e.query,
-                e.status,
-                e.bytes.map(sat),
-                e.referrer,
-                e.user_agent,
+            let [m_source, m_file, m_kind, m_action, m_outcome] = &mut memo;
+            let source = m_source.id(dict, tx, e.source)?;
+            let file = m_file.id(dict, tx, e.file)?;
+            let kind = m_kind.id(dict, tx, e.kind)?;
+            let action = m_action.id(dict, tx, e.action)?;
+            let outcome = m_outcome.id(dict, tx, e.outcome)?;
+            let cols = spans(
                 e.raw,
-                rules_buf.as_str(),
-                cats_buf.as_str(),
-                flagged,
-                e.blocked,
-                seg,
-                id,
-            ])
-            .db()?;
+                [e.method, e.path, e.query, e.referrer, e.user_agent],
+                &mut spans_buf,
+            );
+            let (st, base) = if i < full {
+                (&mut many, (i % ROWS_PER_INSERT) * EVENT_PARAMS)
+            } else {
+                (&mut one, 0)
+            };
+            let mut k = base;
+            let mut bind = |v: &dyn rusqlite::ToSql| -> Result<()> {
+                k += 1;
+                st.raw_bind_parameter(k, v).db()
+            };
+            bind(&e.ts_ms)?;
+            bind(&seg)?;
+            bind(&id)?;
+            bind(&source)?;
+            bind(&file)?;
+            bind(&sat(e.line))?;
+            bind(&kind)?;
+            bind(&action)?;
+            bind(&outcome)?;
+            bind(&ip)?;
+            bind(&e.user)?;
+            bind(&e.status)?;
+            bind(&e.bytes.map(sat))?;
+            bind(&e.raw)?;
+            bind(&rules_buf.as_str())?;
+            bind(&cats_buf.as_str())?;
+            bind(&flagged)?;
+            bind(&e.blocked)?;
+            bind(&spans_buf.as_slice())?;
+            for c in cols {
+                bind(&c)?;
+            }
+            if k == EVENT_PARAMS * if i < full { ROWS_PER_INSERT } else { 1 } {
+                st.raw_execute().db()?;
+            }
 
             // Rollups, aggregated per batch.
             let minute = floor_to(e.ts_ms, MINUTE_MS);

@@ -99,6 +99,7 @@ pub(crate) struct Writer {
     conn: Connection,
     tops: ingest::TopState,
     pending: ingest::PendingTops,
+    dict: ingest::Dict,
 }
 
 impl Drop for Writer {
@@ -132,6 +133,7 @@ impl SqliteStore {
                 conn,
                 tops,
                 pending: Default::default(),
+                dict: Default::default(),
             }),
             readers: Mutex::new(Vec::with_capacity(READERS)),
             _checkpointer: checkpointer,
@@ -581,6 +583,188 @@ mod tests {
     fn store_is_send_sync() {
         fn check<T: Send + Sync + 'static>() {}
         check::<SqliteStore>();
+    }
+
+    /// A version-2 database (made by the version-2 migrations, one event
+    /// row as version 2 wrote them) opens, migrates to version 3 and reads
+    /// back the same records, beside rows written after the migration.
+    #[test]
+    fn a_version_2_database_migrates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(DB_FILE);
+        {
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;")
+                .expect("pragmas");
+            for (i, step) in schema::MIGRATIONS[..2].iter().enumerate() {
+                c.execute_batch(&format!(
+                    "BEGIN; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
+                    schema::APPLICATION_ID,
+                    i + 1
+                ))
+                .expect("v2 schema");
+            }
+            c.execute(
+                "INSERT INTO events (id, ts, seg, source, file, line, kind, action, outcome, ip, user, method, \
+                 path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked) \
+                 VALUES (70000, 1000, 1, 'nginx', '/var/log/a.log', 7, 'http', 'request', 'success', ?1, '', 'GET', \
+                 '/x', 'id=1', 200, 512, '-', 'curl/8', 'the raw line', ',web-sqli,', ',sqli,', 1, 0)",
+                [&[10u8, 0, 0, 1][..]],
+            )
+            .expect("v2 row");
+            c.execute_batch(
+                "INSERT INTO segs VALUES (1, 1000, 1000); UPDATE meta SET value = 1 WHERE key = 'event_count';",
+            )
+            .expect("v2 meta");
+        }
+        let store = SqliteStore::open(dir.path()).expect("migrates");
+        let v: i64 = store
+            .writer()
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, schema::MIGRATIONS.len() as i64);
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        let rules = ["web-sqli"];
+        let cats = [secmo_event::Category::Sqli];
+        store
+            .ingest(&IngestBatch {
+                events: &[EventRow {
+                    ts_ms: 2000,
+                    source: "nginx",
+                    file: "/var/log/b.log",
+                    line: 1,
+                    kind: "http",
+                    action: "request",
+                    outcome: "failure",
+                    source_ip: Some(ip),
+                    method: "POST",
+                    path: "/login",
+                    query: "",
+                    referrer: "-",
+                    user_agent: "not in the line",
+                    raw: "10.0.0.1 POST /login -",
+                    rules: &rules,
+                    categories: &cats,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .expect("ingest");
+        let page = store
+            .query_events(&EventQuery {
+                ip: Some(ip),
+                ..Default::default()
+            })
+            .expect("query");
+        assert_eq!(page.items.len(), 2);
+        let (new, old) = (&page.items[0], &page.items[1]);
+        assert_eq!(
+            (
+                old.id,
+                old.ts_ms,
+                old.source.as_str(),
+                old.file.as_str(),
+                old.line
+            ),
+            (70000, 1000, "nginx", "/var/log/a.log", 7)
+        );
+        assert_eq!(
+            (old.kind.as_str(), old.action.as_str(), old.outcome.as_str()),
+            ("http", "request", "success")
+        );
+        assert_eq!(
+            (old.method.as_str(), old.path.as_str(), old.query.as_str()),
+            ("GET", "/x", "id=1")
+        );
+        assert_eq!(
+            (
+                old.referrer.as_str(),
+                old.user_agent.as_str(),
+                old.raw.as_str()
+            ),
+            ("-", "curl/8", "the raw line")
+        );
+        assert_eq!(
+            (old.status, old.bytes, old.blocked),
+            (Some(200), Some(512), false)
+        );
+        assert_eq!(old.rules, vec!["web-sqli".to_owned()]);
+        assert_eq!(old.categories, vec![secmo_event::Category::Sqli]);
+        assert_eq!(
+            (
+                new.id,
+                new.file.as_str(),
+                new.outcome.as_str(),
+                new.method.as_str()
+            ),
+            (70001, "/var/log/b.log", "failure", "POST")
+        );
+        assert_eq!(
+            (
+                new.path.as_str(),
+                new.referrer.as_str(),
+                new.user_agent.as_str()
+            ),
+            ("/login", "-", "not in the line")
+        );
+        for (q, n) in [
+            (
+                EventQuery {
+                    kind: Some("http".into()),
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                EventQuery {
+                    kind: Some("auth".into()),
+                    ..Default::default()
+                },
+                0,
+            ),
+            (
+                EventQuery {
+                    source: Some("nginx".into()),
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                EventQuery {
+                    source: Some("other".into()),
+                    ..Default::default()
+                },
+                0,
+            ),
+            (
+                EventQuery {
+                    category: Some(secmo_event::Category::Sqli),
+                    ..Default::default()
+                },
+                2,
+            ),
+        ] {
+            assert_eq!(
+                store.query_events(&q).expect("query").items.len(),
+                n,
+                "{q:?}"
+            );
+        }
+        assert_eq!(store.event_count().expect("count"), 2);
+        // Segments recomputed with the version-3 shift.
+        let segs: Vec<i64> = {
+            let w = store.writer();
+            let mut st = w
+                .conn
+                .prepare("SELECT seg FROM segs ORDER BY seg")
+                .expect("segs");
+            st.query_map([], |r| r.get(0))
+                .expect("segs")
+                .collect::<rusqlite::Result<_>>()
+                .expect("segs")
+        };
+        assert_eq!(segs, vec![70000 >> schema::SEG_SHIFT]);
     }
 
     #[test]
