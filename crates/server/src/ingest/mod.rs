@@ -23,6 +23,7 @@ use secmo_store::{AlertDelta, EventRecord, EventRow, IngestBatch, StoreError};
 use secmo_tail::{LineBatch, SourceSpec, TailOptions, Tailer};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -114,8 +115,7 @@ impl SourceBoard {
 }
 
 struct FileState {
-    /// Shared with the store thread, which re-parses to build rows.
-    parser: Arc<dyn LineParser>,
+    parser: Box<dyn LineParser>,
     format: Format,
     /// Index into the source's file names (evidence `input`).
     input: u32,
@@ -155,10 +155,10 @@ struct Writer {
 /// One poll's lines, parsed and detected, on their way to the store.
 struct Work {
     batches: Vec<LineBatch>,
-    /// The parser of each batch's file: rows are built by parsing again
-    /// (parsing is cheap; events borrow the batch buffers).
-    parsers: Vec<Option<Arc<dyn LineParser>>>,
     pending: Vec<Pending>,
+    /// The parsed fields of the `Kind::Event` lines, in order (events borrow
+    /// the batch buffers: their text is carried as ranges of them).
+    fields: Vec<Fields>,
     rule_arena: Vec<u32>,
     unparsed_samples: Vec<(usize, UnparsedView)>,
     deltas: Vec<AlertDelta>,
@@ -181,6 +181,72 @@ struct Pending {
 enum Kind {
     Event,
     Unparsed(&'static str),
+}
+
+/// What the store needs of a parsed event, without borrowing the batch: so
+/// the store thread does not parse each line a second time.
+struct Fields {
+    ts_ms: Option<i64>,
+    kind: &'static str,
+    action: &'static str,
+    outcome: &'static str,
+    source_ip: Option<IpAddr>,
+    status: u16,
+    bytes: u64,
+    /// user, method, path, query, referrer, user agent.
+    text: [Text; 6],
+}
+
+/// A field as a byte range of its batch's data (the parser's slice of the
+/// line), or owned when the parser made it.
+enum Text {
+    Span(u32, u32),
+    Owned(Box<str>),
+}
+
+impl Text {
+    fn of(data: &[u8], field: &str) -> Text {
+        if field.is_empty() {
+            return Text::Span(0, 0);
+        }
+        let off = (field.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+        match off.checked_add(field.len()) {
+            Some(end) if end <= data.len() => match (u32::try_from(off), u32::try_from(end)) {
+                (Ok(a), Ok(b)) => Text::Span(a, b),
+                _ => Text::Owned(field.into()),
+            },
+            _ => Text::Owned(field.into()),
+        }
+    }
+
+    fn get<'a>(&'a self, text: &'a str) -> &'a str {
+        match self {
+            Text::Span(a, b) => text.get(*a as usize..*b as usize).unwrap_or(""),
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+impl Fields {
+    fn of(data: &[u8], ev: &secmo_event::Event<'_>) -> Fields {
+        Fields {
+            ts_ms: ev.timestamp_ms,
+            kind: ev.kind.as_str(),
+            action: ev.action.as_str(),
+            outcome: ev.outcome.as_str(),
+            source_ip: ev.source_ip,
+            status: ev.status,
+            bytes: ev.bytes,
+            text: [
+                Text::of(data, &ev.user),
+                Text::of(data, &ev.method),
+                Text::of(data, &ev.path),
+                Text::of(data, &ev.query),
+                Text::of(data, &ev.referrer),
+                Text::of(data, &ev.user_agent),
+            ],
+        }
+    }
 }
 
 impl Ingestor {
@@ -338,7 +404,7 @@ impl Ingestor {
         let format = format
             .or_else(|| sniff_format(&lines, &opts).map(|(f, _)| f))
             .unwrap_or(Format::Access);
-        let parser: Arc<dyn LineParser> = Arc::from(parser_for(format, &opts, &lines));
+        let parser = parser_for(format, &opts, &lines);
         let input = src.names.len() as u32;
         src.names.push(path.display().to_string());
         src.files.insert(
@@ -360,6 +426,7 @@ impl Ingestor {
         // Parse and detect every line, remembering where each is.
         let detector: Arc<Detector> = Arc::clone(&self.state.detector);
         let mut pending: Vec<Pending> = Vec::new();
+        let mut fields: Vec<Fields> = Vec::new();
         let mut rule_arena: Vec<u32> = Vec::new();
         let mut unparsed_samples: Vec<(usize, UnparsedView)> = Vec::new();
         for (bi, b) in batches.iter().enumerate() {
@@ -405,6 +472,7 @@ impl Ingestor {
                         let verdict = src.engine.process_hits(&ev, origin, line, &self.hits);
                         let r0 = rule_arena.len();
                         rule_arena.extend_from_slice(verdict.rules);
+                        fields.push(Fields::of(&b.data, &ev));
                         pending.push(Pending {
                             source: b.source,
                             batch: bi,
@@ -458,19 +526,10 @@ impl Ingestor {
             }
         }
 
-        let parsers = batches
-            .iter()
-            .map(|b| {
-                self.sources
-                    .get(b.source)
-                    .and_then(|s| s.files.get(&b.path))
-                    .map(|fs| Arc::clone(&fs.parser))
-            })
-            .collect();
         Work {
             batches,
-            parsers,
             pending,
+            fields,
             rule_arena,
             unparsed_samples,
             deltas,
@@ -550,8 +609,8 @@ impl Writer {
     fn write(&mut self, work: Work, stop: &AtomicBool) {
         let Work {
             batches,
-            parsers,
             pending,
+            fields,
             rule_arena,
             unparsed_samples,
             deltas,
@@ -578,64 +637,53 @@ impl Writer {
             .iter()
             .map(|b| b.path.display().to_string())
             .collect();
-        let mut events = Vec::with_capacity(pending.len());
-        for p in &pending {
-            let b = &batches[p.batch];
-            let text = std::str::from_utf8(&b.data[p.start..p.end]).unwrap_or("");
-            events.push(match p.kind {
-                Kind::Event => {
-                    parsers[p.batch]
-                        .as_deref()
-                        .and_then(|parser| match parser.parse(text) {
-                            Ok(Parsed::Event(ev)) => Some(ev),
-                            _ => None,
-                        })
-                }
-                Kind::Unparsed(_) => None,
-            });
-        }
+        let texts: Vec<&str> = batches
+            .iter()
+            .map(|b| std::str::from_utf8(&b.data).unwrap_or(""))
+            .collect();
         let mut rows: Vec<EventRow<'_>> = Vec::with_capacity(pending.len());
         let mut flagged = 0u64;
-        for (p, ev) in pending.iter().zip(&events) {
-            let b = &batches[p.batch];
-            let raw = cut(
-                std::str::from_utf8(&b.data[p.start..p.end]).unwrap_or(""),
-                MAX_STORED_RAW,
-            );
+        let mut fields = fields.iter();
+        for p in &pending {
+            let text = texts[p.batch];
+            let raw = cut(text.get(p.start..p.end).unwrap_or(""), MAX_STORED_RAW);
             let source = self.defs.get(p.source).map_or("", |d| d.name.as_str());
             let file = file_names[p.batch].as_str();
-            let row = match (ev, &p.kind) {
-                (Some(ev), _) => {
+            let row = match p.kind {
+                Kind::Event => {
+                    let Some(f) = fields.next() else { continue };
                     let rules = &id_arena[p.rules.0..p.rules.1];
                     if !rules.is_empty() {
                         flagged += 1;
                     }
+                    let [user, method, path, query, referrer, user_agent] =
+                        f.text.each_ref().map(|t| t.get(text));
                     EventRow {
-                        ts_ms: ev.timestamp_ms.unwrap_or(now),
+                        ts_ms: f.ts_ms.unwrap_or(now),
                         source,
                         file,
                         line: p.line,
-                        kind: ev.kind.as_str(),
-                        action: ev.action.as_str(),
-                        outcome: ev.outcome.as_str(),
-                        source_ip: ev.source_ip,
-                        user: &ev.user,
-                        method: &ev.method,
-                        path: &ev.path,
-                        query: &ev.query,
-                        status: (ev.status != 0).then_some(ev.status),
-                        bytes: (ev.bytes != 0).then_some(ev.bytes),
-                        referrer: &ev.referrer,
-                        user_agent: &ev.user_agent,
+                        kind: f.kind,
+                        action: f.action,
+                        outcome: f.outcome,
+                        source_ip: f.source_ip,
+                        user,
+                        method,
+                        path,
+                        query,
+                        status: (f.status != 0).then_some(f.status),
+                        bytes: (f.bytes != 0).then_some(f.bytes),
+                        referrer,
+                        user_agent,
                         raw,
                         rules,
                         categories: &cat_arena[p.rules.0..p.rules.1],
-                        blocked: ev
+                        blocked: f
                             .source_ip
                             .is_some_and(|ip| self.state.blocks.is_blocked(ip)),
                     }
                 }
-                (None, Kind::Unparsed(reason)) => EventRow {
+                Kind::Unparsed(reason) => EventRow {
                     ts_ms: now,
                     source,
                     file,
@@ -646,7 +694,6 @@ impl Writer {
                     raw,
                     ..EventRow::default()
                 },
-                (None, Kind::Event) => continue,
             };
             rows.push(row);
         }
