@@ -106,8 +106,13 @@ fn push_char(out: &mut Vec<u8>, c: char) {
 /// `%xx`, `%uXXXX` and (optionally) `+`. Returns whether anything was decoded.
 fn url_decode(s: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
     let mut changed = false;
+    // The previous bytes were an octal escape (see `octal_at`).
+    let mut in_octal = false;
     let mut i = 0;
     while let Some(&b) = s.get(i) {
+        if b != b'\\' {
+            in_octal = false;
+        }
         if b == b'%' {
             if let Some(v) = hex_at(s, i + 1) {
                 out.push(v);
@@ -150,6 +155,20 @@ fn url_decode(s: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
                         continue;
                     }
                 }
+                // JavaScript octal escapes, only in a run of two or more
+                // (`\141\154\145\162\164` is `alert`): a lone `\123` is as
+                // likely a Windows directory name.
+                Some(b'0'..=b'7') => {
+                    if let Some((v, used)) = octal_at(s, i)
+                        && (in_octal || octal_at(s, i + used).is_some())
+                    {
+                        out.push(v);
+                        i += used;
+                        in_octal = true;
+                        changed = true;
+                        continue;
+                    }
+                }
                 _ => {}
             }
         } else if b == b'+' && plus_as_space {
@@ -162,6 +181,32 @@ fn url_decode(s: &[u8], plus_as_space: bool, out: &mut Vec<u8>) -> bool {
         i += 1;
     }
     changed
+}
+
+/// A JavaScript octal escape at `s[i]` (a backslash, then two or three octal
+/// digits, a value up to 0o377): (byte, bytes consumed).
+fn octal_at(s: &[u8], i: usize) -> Option<(u8, usize)> {
+    if s.get(i) != Some(&b'\\') {
+        return None;
+    }
+    let mut digits = s
+        .get(i + 1..)?
+        .iter()
+        .take(3)
+        .take_while(|b| matches!(b, b'0'..=b'7'))
+        .count();
+    // Three digits only up to `\377`; `\477` is `\47` then `7`.
+    if digits == 3 && s.get(i + 1).is_some_and(|&d| d > b'3') {
+        digits = 2;
+    }
+    if digits < 2 {
+        return None;
+    }
+    let v = s
+        .get(i + 1..i + 1 + digits)?
+        .iter()
+        .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
+    u8::try_from(v).ok().map(|v| (v, 1 + digits))
 }
 
 const NAMED_ENTITIES: &[(&[u8], u8)] = &[
@@ -224,12 +269,19 @@ fn entity(s: &[u8]) -> Option<(char, usize)> {
             Some(b'x' | b'X') => (16, 2),
             _ => (10, 1),
         };
-        let mut end = start;
+        // Browsers accept any number of leading zeros (`&#0000000060;`).
+        let zeros = s
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| b == b'0')
+            .count();
+        let mut end = start + zeros;
         let mut code: u32 = 0;
         while let Some(d) = s.get(end).and_then(|&b| (b as char).to_digit(radix)) {
             code = code.saturating_mul(radix).saturating_add(d);
             end += 1;
-            if end - start > 8 {
+            if end - start - zeros > 8 {
                 break;
             }
         }
@@ -332,6 +384,20 @@ fn tidy(s: &[u8], out: &mut Vec<u8>) {
             }
             // A backslash inside a short word is shell quoting (`c\at`, `\c\a\t`
             // run `cat`): drop it. Elsewhere it is a Windows path separator.
+            // Escaped line breaks written out (`;\\n.shell id`, `sh\\n`): a
+            // separator as much as a real one. Only before a non-word byte, so
+            // `C:\\new\\` stays a path.
+            b'\\'
+                if matches!(s.get(i + 1), Some(b'n' | b'r'))
+                    && s.get(i + 2)
+                        .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'\\') =>
+            {
+                next = i + 2;
+                pending = 2;
+                None
+            }
+            // A backslash before `{`, `}` or `$` only escapes it (`$\\{::-j\\}`).
+            b'\\' if matches!(s.get(i + 1), Some(b'{' | b'}' | b'$')) => None,
             b'\\' if pending == 0 && shell_escape(out, s, i, in_word) => {
                 next = i + s
                     .get(i..)
@@ -505,6 +571,21 @@ mod tests {
         assert_eq!(norm("/etc/passwd%00.jpg", false), "/etc/passwd.jpg");
         assert_eq!(norm("%c0%ae%c0%ae%c0%af", false), "../");
         assert_eq!(norm("C:\\Windows\\win.ini", false), "C:/Windows/win.ini");
+    }
+
+    #[test]
+    fn script_escapes_and_padded_entities() {
+        assert_eq!(
+            norm("\\141\\154\\145\\162\\164\\50\\61\\51", false),
+            "alert(1)"
+        );
+        // A lone octal-looking escape is a Windows directory, not JavaScript.
+        assert_eq!(norm("C:\\101\\docs", false), "C:/101/docs");
+        assert_eq!(norm("&#0000000060;&#x0000003e", false), "<>");
+        assert_eq!(norm("$\\{::-j\\}", false), "${::-j}");
+        assert_eq!(norm(";\\n.databases", false), ";\n.databases");
+        assert_eq!(norm("-e sh\\n", false), "-e sh\n");
+        assert_eq!(norm("C:\\new\\file", false), "C:/new/file");
     }
 
     #[test]

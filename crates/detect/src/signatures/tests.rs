@@ -340,3 +340,123 @@ fn repeated_user_agents_replay_the_same_hits() {
     assert_eq!(run(&other, "curl/8"), vec![0]);
     assert_eq!(run(&m, "curl/8"), Vec::<u32>::new());
 }
+
+/// Rule ids of the built-in signature rules flagging a request.
+fn builtin_ids(path: &str, query: &str) -> Vec<String> {
+    let set = RuleSet::builtin().expect("built-in rules");
+    let docs: Vec<RuleDoc> = set
+        .enabled()
+        .filter(|d| d.correlation.is_none())
+        .cloned()
+        .collect();
+    let m = Matcher::compile(&docs).expect("rules compile");
+    hits(&m, &http(path, query))
+        .iter()
+        .filter_map(|h| docs.get(h.rule as usize))
+        .map(|d| d.id.clone())
+        .collect()
+}
+
+fn flags(rule: &str, path: &str, query: &str) -> bool {
+    builtin_ids(path, query).iter().any(|id| id == rule)
+}
+
+#[test]
+fn web_rules_generalised_families() {
+    let yes = [
+        // XSS: script URI in an attribute, whatever follows the colon.
+        (
+            "web-xss",
+            "/",
+            "q=%3Ca+href%3Djavas%26%2399%3Bript%3Aprompt%26%23x28x)%3E",
+        ),
+        ("web-xss", "/", "q=%3Cform+action%3D%22vbscript%3Amsgbox%22"),
+        // Line breaks inside the scheme, tags splitting handler names.
+        ("web-xss", "/", "q=%3Ca%20href%3D%22j%0A%0Davascript%3Ax%22"),
+        ("web-xss", "/", "q=%22o%3Cx%3Enfocus%3Dx"),
+        ("web-xss", "/", "q=alert%3Cx%3E(1)"),
+        // Octal escapes, zero-padded entities, Function templates, imports.
+        (
+            "web-xss",
+            "/",
+            "q=(%27%5C141%5C154%5C145%5C162%5C164%5C50%5C61%5C51%27)()",
+        ),
+        ("web-xss", "/", "q=prompt%26%230000000040%3B1)"),
+        ("web-xss", "/", "q=Function%60x%60"),
+        ("web-xss", "/", "q=import+%7B+a+%7D+from+%22.%2Fm.js%22"),
+        // US-ASCII 7-bit markup, base64 markup.
+        ("web-xss", "/", "q=%BCscript%BEx%BC/script%BE"),
+        ("web-xss", "/", "q=PHN2Zy9vbmxvYWQ9YWxlcnQoMSk%2B"),
+        // SQLi: quote-semicolon ending a value, PRINT, UNION after a number,
+        // JavaScript breakouts, FROM t GROUP BY.
+        ("web-sqli", "/", "email=a@b.example%27%3B&password=x"),
+        ("web-sqli", "/", "q=%27%3Bprint%27"),
+        ("web-sqli", "/", "id=2+union+all+x"),
+        (
+            "web-sqli",
+            "/",
+            "q=x%27%2B(function()%7Bwhile(1)%7B%7D%7D)()",
+        ),
+        ("web-sqli", "/p/12||this.price", ""),
+        ("web-sqli", "/", "q=from+users+group+by+name"),
+        // Command injection: sqlite dot-commands after an escaped newline,
+        // getent, Windows %VAR% and /switch arguments, `&` before admin tools,
+        // IMAP commands with any tag, `;top`.
+        ("web-command-injection", "/", "foo=%3B%5Cn.databases"),
+        ("web-command-injection", "/", "q=%7Cgetent+hosts+x.example"),
+        (
+            "web-command-injection",
+            "/",
+            "q=%22%7Cbcdboot+%25SYSTEMROOT%25",
+        ),
+        ("web-command-injection", "/", "q=x%26bcdboot%2Fr+f"),
+        ("web-command-injection", "/", "arg=%26aptitude"),
+        ("web-command-injection", "/", "t=%0D%0Ad+store+2+%2BFLAGS+x"),
+        ("web-command-injection", "/", "q=x%3Btop"),
+        // Log4Shell with escaped braces.
+        (
+            "web-log4shell",
+            "/",
+            "q=%24%5C%7B%24%5C%7B%3A%3A-j%5C%7Dndi%3Aldap%3A%2F%2Fx%5C%7D",
+        ),
+        // Path traversal: more procfs entries, hidden tool dirs after a slash.
+        ("web-path-traversal", "/get/proc/interrupts", ""),
+        (
+            "web-path-traversal",
+            "/",
+            "code=%2Fsrv%2F.docker%2Fconfig.json",
+        ),
+    ];
+    for (rule, path, query) in yes {
+        assert!(
+            flags(rule, path, query),
+            "{rule} should flag {path}?{query}: {:?}",
+            builtin_ids(path, query)
+        );
+    }
+    // Benign look-alikes of the same constructs.
+    let no = [
+        ("/", "q=select+a+product"),
+        ("/", "q=order+by+price"),
+        ("/", "q=cat.jpg"),
+        ("/", "q=a+href+to+the+javascript+docs"),
+        ("/", "q=2+union+members"),
+        ("/", "q=tickets+from+london+group+tours"),
+        ("/", "q=Tom+O%27Brien%3B+Dublin"),
+        ("/", "q=C%3A%5Cnew%5Cfile.txt"),
+        ("/", "dir=C%3A%5C101%5Cdocs"),
+        ("/", "q=%D0%BCscript%D0%BE"),
+        ("/", "token=PHX2Zy9vbmxvYWQ9"),
+        ("/", "q=getent+is+a+command"),
+        ("/", "style=position%3Aabsolute%3Btop%3A0"),
+        ("/", "a=1&aptitude=high"),
+        ("/", "q=the+store+2+floors+up"),
+        ("/proc/list", ""),
+        ("/", "q=x%3Cb%3Ebold%3C%2Fb%3E"),
+        ("/", "q=location%3Dparis"),
+    ];
+    for (path, query) in no {
+        let ids = builtin_ids(path, query);
+        assert!(ids.is_empty(), "{path}?{query} flagged by {ids:?}");
+    }
+}
