@@ -253,6 +253,14 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         )));
     }
     for (i, step) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        if version > 0 {
+            // An upgrade rewrites tables: minutes on a large store. Say so.
+            tracing::warn!(
+                "{}: upgrading the database to schema version {} (a large store takes minutes; do not interrupt)",
+                path.display(),
+                i + 1
+            );
+        }
         let sql = format!(
             "BEGIN IMMEDIATE; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
             schema::APPLICATION_ID,
