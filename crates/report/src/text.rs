@@ -463,33 +463,8 @@ impl Text {
 
     fn analytics(&mut self, doc: &ReportDoc) {
         self.heading("analytics.heading", '-');
-        let a = &doc.analytics;
         let lang = self.lang;
-        let sections: [(&str, Vec<Count>); 4] = [
-            ("analytics.top_pages", a.top_pages.clone()),
-            ("analytics.top_referrers", a.top_referrers.clone()),
-            (
-                "analytics.status_classes",
-                a.status_classes
-                    .iter()
-                    .map(|c| Count {
-                        key: lang.status_class(&c.key),
-                        count: c.count,
-                    })
-                    .collect(),
-            ),
-            (
-                "analytics.by_kind",
-                a.by_kind
-                    .iter()
-                    .map(|c| Count {
-                        key: lang.kind(&c.key),
-                        count: c.count,
-                    })
-                    .collect(),
-            ),
-        ];
-        for (key, rows) in sections {
+        for (key, rows, _) in view::analytics_sections(doc, lang) {
             self.out.push('\n');
             self.line(&format!("{}:", lang.t(key)));
             if rows.is_empty() {

@@ -3,7 +3,7 @@
 //! headings. Kept here so the formats cannot drift apart.
 
 use crate::i18n::{Lang, format_time};
-use crate::model::{PeriodSummary, ReportDoc, ReportIncident};
+use crate::model::{Count, PeriodSummary, ReportDoc, ReportIncident};
 
 /// One row of "what changed since the previous period".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +181,38 @@ pub(crate) fn incident_heading(inc: &ReportIncident, lang: Lang) -> String {
         Some(id) => format!("#{id} {sev}: {}", inc.title),
         None => format!("{sev}: {}", inc.title),
     }
+}
+
+/// The analytics tables of text and PDF: catalogue key of the heading, rows
+/// (status classes and kinds translated), and whether the keys are raw log
+/// values (pages, referrers: set in a fixed-width font).
+pub(crate) fn analytics_sections(
+    doc: &ReportDoc,
+    lang: Lang,
+) -> [(&'static str, Vec<Count>, bool); 4] {
+    let a = &doc.analytics;
+    let translated = |list: &[Count], f: &dyn Fn(&str) -> String| -> Vec<Count> {
+        list.iter()
+            .map(|c| Count {
+                key: f(&c.key),
+                count: c.count,
+            })
+            .collect()
+    };
+    [
+        ("analytics.top_pages", a.top_pages.clone(), true),
+        ("analytics.top_referrers", a.top_referrers.clone(), true),
+        (
+            "analytics.status_classes",
+            translated(&a.status_classes, &|k| lang.status_class(k)),
+            false,
+        ),
+        (
+            "analytics.by_kind",
+            translated(&a.by_kind, &|k| lang.kind(k)),
+            false,
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ mod metrics;
 use crate::charts::{self, Chart};
 use crate::escape;
 use crate::i18n::{Lang, format_period, format_time};
-use crate::model::{Count, ReportDoc, ReportIncident};
+use crate::model::{ReportDoc, ReportIncident};
 use crate::view;
 use layout::{BLACK, CONTENT_W, Col, Font, MARGIN, MUTED, PAGE_H, PAGE_W, RULE, WHITE, Writer};
 use pdf_writer::{Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
@@ -555,34 +555,7 @@ impl Report {
 
     fn analytics(&self, w: &mut Writer, doc: &ReportDoc) {
         w.heading(self.t("analytics.heading"), H2);
-        let a = &doc.analytics;
-        let lang = self.lang;
-        let sections: [(&str, Vec<Count>, bool); 4] = [
-            ("analytics.top_pages", a.top_pages.clone(), true),
-            ("analytics.top_referrers", a.top_referrers.clone(), true),
-            (
-                "analytics.status_classes",
-                a.status_classes
-                    .iter()
-                    .map(|c| Count {
-                        key: lang.status_class(&c.key),
-                        count: c.count,
-                    })
-                    .collect(),
-                false,
-            ),
-            (
-                "analytics.by_kind",
-                a.by_kind
-                    .iter()
-                    .map(|c| Count {
-                        key: lang.kind(&c.key),
-                        count: c.count,
-                    })
-                    .collect(),
-                false,
-            ),
-        ];
+        let sections = view::analytics_sections(doc, self.lang);
         for (key, rows, mono) in sections {
             w.gap(4.0);
             w.ensure(40.0);
