@@ -64,3 +64,14 @@ export function Card({ title, children, actions, className }: { title?: ReactNod
     </section>
   );
 }
+
+/** Newer/older buttons over keyset pages: `cursors` is the stack of cursors that led to this page. */
+export function Pager({ cursors, setCursors, next }: { cursors: string[]; setCursors: (c: string[]) => void; next: string | null | undefined }) {
+  return (
+    <div className="pager">
+      <button className="btn" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>← Newer</button>
+      <span className="muted">page {cursors.length + 1}</span>
+      <button className="btn" disabled={!next} onClick={() => next && setCursors([...cursors, next])}>Older →</button>
+    </div>
+  );
+}

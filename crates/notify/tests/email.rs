@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
-use secmo_notify::testing::{ReceivedMail, SmtpSink};
+use mail_parser::{MessageParser, MimeHeaders};
+use secmo_notify::testing::{ReceivedMail, SmtpSink, mime_tree};
 use secmo_notify::{
     Attachment, Channels, Deliverer, DeliveryError, EmailMessage, InlineImage, OutboundMessage,
     SmtpSecurity, SmtpSettings,
@@ -41,24 +41,6 @@ fn simple(to: &str) -> OutboundMessage {
     })
 }
 
-/// The MIME tree as `type[child,child]`, to compare structure in one line.
-fn tree(message: &mail_parser::Message<'_>, id: usize) -> String {
-    let part = &message.parts[id];
-    let ctype = part
-        .content_type()
-        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
-        .unwrap_or_else(|| "text/plain".into());
-    match &part.body {
-        PartType::Multipart(children) => {
-            let inner: Vec<String> = children
-                .iter()
-                .map(|&c| tree(message, c as usize))
-                .collect();
-            format!("{ctype}[{}]", inner.join(","))
-        }
-        _ => ctype,
-    }
-}
 
 fn png(seed: u8) -> Vec<u8> {
     // Not a valid PNG: only the bytes' round trip matters here.
@@ -146,7 +128,7 @@ fn rich_email_arrives_as_mixed_alternative_related() {
     assert!(message.date().is_some());
 
     assert_eq!(
-        tree(&message, 0),
+        mime_tree(&message, 0),
         "multipart/mixed[multipart/alternative[text/plain,multipart/related[text/html,image/png,image/png]],application/pdf]"
     );
     assert_eq!(
@@ -203,7 +185,7 @@ fn text_only_email_is_a_single_part() {
     let message = MessageParser::default()
         .parse(mails[0].data.as_bytes())
         .expect("parseable");
-    assert_eq!(tree(&message, 0), "text/plain");
+    assert_eq!(mime_tree(&message, 0), "text/plain");
     assert_eq!(
         message.body_text(0).as_deref().map(str::trim_end),
         Some("hello")

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use mail_parser::{MessageParser, MimeHeaders, PartType};
-use secmo_notify::testing::{HttpReply, HttpSink, RecordedRequest, SmtpSink};
+use mail_parser::{MessageParser, MimeHeaders};
+use secmo_notify::testing::{HttpReply, HttpSink, RecordedRequest, SmtpSink, mime_tree};
 use secmo_notify::{OutboundMessage, verify_signature};
 use secmo_report::{Lang, ReportDoc};
 use secmo_server::config::{
@@ -105,24 +105,6 @@ fn post_ok(api: &Api, path: &str, body: &Value) -> Value {
     serde_json::from_str(&text).expect("json")
 }
 
-/// The MIME tree as `type[child,child]`.
-fn tree(message: &mail_parser::Message<'_>, id: usize) -> String {
-    let part = &message.parts[id];
-    let ctype = part
-        .content_type()
-        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
-        .unwrap_or_else(|| "text/plain".into());
-    match &part.body {
-        PartType::Multipart(children) => {
-            let inner: Vec<String> = children
-                .iter()
-                .map(|&c| tree(message, c as usize))
-                .collect();
-            format!("{ctype}[{}]", inner.join(","))
-        }
-        _ => ctype,
-    }
-}
 
 fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -194,7 +176,7 @@ fn report_on_demand_arrives_by_mail_in_german_with_charts_and_pdf() {
         .collect();
     assert_eq!(to, ["ops@example.com"]);
 
-    let structure = tree(&message, 0);
+    let structure = mime_tree(&message, 0);
     assert!(
         structure.starts_with(
             "multipart/mixed[multipart/alternative[text/plain,multipart/related[text/html,image/png"

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { EventRecord, get, Page, qs } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { subscribe } from '../stream';
-import { State, Time, useLoad } from '../util';
+import { State, Time, useLoad, Pager } from '../util';
 import { TextFilter } from './Incidents';
 
 const KEYS = ['source', 'ip', 'user', 'status', 'category', 'text', 'flagged'] as const;
@@ -106,11 +106,7 @@ export function LiveEvents() {
       <State loading={page.loading} error={page.error} empty={!rows.length} emptyText="No events match these filters.">
         <EventTable items={rows} testid="events-table" />
       </State>
-      <div className="pager">
-        <button className="btn" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>← Newer</button>
-        <span className="muted">page {cursors.length + 1}</span>
-        <button className="btn" disabled={!page.data?.next_cursor} onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}>Older →</button>
-      </div>
+      <Pager cursors={cursors} setCursors={setCursors} next={page.data?.next_cursor} />
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { get, Incident, Page, qs, SEVERITIES, STATUSES } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { subscribe } from '../stream';
-import { num, Sev, State, Status, Time, useLoad } from '../util';
+import { num, Sev, State, Status, Time, useLoad, Pager } from '../util';
 
 const FILTERS = ['status', 'open', 'min_severity', 'category', 'ip', 'user', 'assignee', 'sort'] as const;
 
@@ -63,11 +63,7 @@ export function Incidents() {
           </table>
         </div>
       </State>
-      <div className="pager">
-        <button className="btn" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>← Newer</button>
-        <span className="muted">page {cursors.length + 1}</span>
-        <button className="btn" disabled={!list.data?.next_cursor} onClick={() => list.data?.next_cursor && setCursors([...cursors, list.data.next_cursor])}>Older →</button>
-      </div>
+      <Pager cursors={cursors} setCursors={setCursors} next={list.data?.next_cursor} />
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { api, ApiError, CreatedReport, get, LANGUAGES, Notifications, Page, pars
 import { useCan } from '../auth';
 import { Link } from '../router';
 import { refreshOutbox } from '../outbox';
-import { Card, num, State, Time, useLoad } from '../util';
+import { Card, num, State, Time, useLoad, Pager } from '../util';
 
 const PERIODS: [string, string][] = [['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days']];
 
@@ -60,11 +60,7 @@ export function Reports() {
             </table>
           </div>
         </State>
-        <div className="pager">
-          <button className="btn" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>← Newer</button>
-          <span className="muted">page {cursors.length + 1}</span>
-          <button className="btn" disabled={!list.data?.next_cursor} onClick={() => list.data?.next_cursor && setCursors([...cursors, list.data.next_cursor])}>Older →</button>
-        </div>
+        <Pager cursors={cursors} setCursors={setCursors} next={list.data?.next_cursor} />
       </Card>
     </div>
   );

@@ -3,7 +3,7 @@ import { api, ApiError, Channel, get, LANGUAGES, Notifications, OutboxEntry, Pag
 import { useCan } from '../auth';
 import { onOutbox, refreshOutbox } from '../outbox';
 import { Link } from '../router';
-import { Card, num, State, Time, useLoad } from '../util';
+import { Card, num, State, Time, useLoad, Pager } from '../util';
 
 const FILTERS: [string, string][] = [['', 'All'], ['pending', 'Pending'], ['sent', 'Sent'], ['dead', 'Given up']];
 
@@ -114,11 +114,7 @@ export function Settings() {
             </table>
           </div>
         </State>
-        <div className="pager">
-          <button className="btn" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>← Newer</button>
-          <span className="muted">page {cursors.length + 1}</span>
-          <button className="btn" disabled={!outbox.data?.next_cursor} onClick={() => outbox.data?.next_cursor && setCursors([...cursors, outbox.data.next_cursor])}>Older →</button>
-        </div>
+        <Pager cursors={cursors} setCursors={setCursors} next={outbox.data?.next_cursor} />
       </Card>
 
       <p className="muted">These settings are read from <code>secmo.toml</code> when <code>secmo serve</code> starts: change them there and restart.

@@ -16,3 +16,27 @@ mod smtp;
 
 pub use http::{HttpReply, HttpSink, RecordedRequest};
 pub use smtp::{ReceivedMail, SinkTls, SmtpSink, SmtpSinkBuilder};
+
+/// The MIME tree of a parsed message as `type[child,child]`
+/// (`multipart/mixed[multipart/alternative[text/plain,text/html],application/pdf]`),
+/// to assert a message's structure in one line. Start with `id` 0.
+pub fn mime_tree(message: &mail_parser::Message<'_>, id: usize) -> String {
+    use mail_parser::{MimeHeaders, PartType};
+    let Some(part) = message.parts.get(id) else {
+        return String::new();
+    };
+    let ctype = part
+        .content_type()
+        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        .unwrap_or_else(|| "text/plain".into());
+    match &part.body {
+        PartType::Multipart(children) => {
+            let inner: Vec<String> = children
+                .iter()
+                .map(|&c| mime_tree(message, c as usize))
+                .collect();
+            format!("{ctype}[{}]", inner.join(","))
+        }
+        _ => ctype,
+    }
+}
