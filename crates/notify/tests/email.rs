@@ -41,7 +41,6 @@ fn simple(to: &str) -> OutboundMessage {
     })
 }
 
-
 fn png(seed: u8) -> Vec<u8> {
     // Not a valid PNG: only the bytes' round trip matters here.
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();

@@ -105,7 +105,6 @@ fn post_ok(api: &Api, path: &str, body: &Value) -> Value {
     serde_json::from_str(&text).expect("json")
 }
 
-
 fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
