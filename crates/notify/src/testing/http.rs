@@ -1,13 +1,14 @@
 //! A loopback HTTP/1.1 receiver that records requests and answers from a
 //! script (e.g. 503 then 200), for Slack, Telegram and webhook tests.
 
+use super::lock;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One answer the sink gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,19 +145,7 @@ impl HttpSink {
 
     /// Waits until at least `n` requests have arrived or `timeout` passed.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
-        let deadline = Instant::now() + timeout;
-        let mut requests = lock(&self.shared.requests);
-        while requests.len() < n {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            requests = match self.shared.arrived.wait_timeout(requests, deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        requests.clone()
+        super::wait_for_items(&self.shared.requests, &self.shared.arrived, n, timeout)
     }
 
     /// Stops listening and releases the port. Idempotent.
@@ -172,12 +161,6 @@ impl Drop for HttpSink {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {

@@ -17,6 +17,40 @@ mod smtp;
 pub use http::{HttpReply, HttpSink, RecordedRequest};
 pub use smtp::{ReceivedMail, SinkTls, SmtpSink, SmtpSinkBuilder};
 
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Lock, ignoring poisoning: a panicking session thread must not take the
+/// test's assertions down with it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Wait until `list` holds at least `n` items (signalled on `arrived`) or
+/// `timeout` passed; returns what has arrived.
+fn wait_for_items<T: Clone>(
+    list: &Mutex<Vec<T>>,
+    arrived: &Condvar,
+    n: usize,
+    timeout: Duration,
+) -> Vec<T> {
+    let deadline = Instant::now() + timeout;
+    let mut items = lock(list);
+    while items.len() < n {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        items = match arrived.wait_timeout(items, deadline - now) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+    }
+    items.clone()
+}
+
 /// The MIME tree of a parsed message as `type[child,child]`
 /// (`multipart/mixed[multipart/alternative[text/plain,text/html],application/pdf]`),
 /// to assert a message's structure in one line. Start with `id` 0.

@@ -1,12 +1,13 @@
 //! A small, honest SMTP server (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH
 //! with PLAIN and LOGIN) that records every message it accepts.
 
+use super::lock;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -194,19 +195,7 @@ impl SmtpSink {
     /// Waits until at least `n` messages have arrived or `timeout` passed,
     /// and returns what has arrived (check its length).
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<ReceivedMail> {
-        let deadline = Instant::now() + timeout;
-        let mut messages = lock(&self.shared.messages);
-        while messages.len() < n {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            messages = match self.shared.arrived.wait_timeout(messages, deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
-        messages.clone()
+        super::wait_for_items(&self.shared.messages, &self.shared.arrived, n, timeout)
     }
 
     /// Stops listening, closes open sessions and releases the port. The
@@ -233,14 +222,6 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking session thread must not take the test's assertions down
-    // with a poisoned lock.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn self_signed_config() -> io::Result<Arc<ServerConfig>> {

@@ -127,7 +127,7 @@ impl Notifier {
                     true
                 } else {
                     if w.held.len() < HELD_MAX {
-                        w.held.push(minimal(touch));
+                        w.held.push(minimal(touch, now_ms));
                     } else {
                         w.held_more += 1;
                     }
@@ -142,25 +142,9 @@ impl Notifier {
     }
 
     fn notify_incident(&self, touch: &IncidentTouch, now_ms: i64) -> Result<(), StoreError> {
-        let mut inc = minimal(touch);
+        let mut inc = minimal(touch, now_ms);
         if let Some(d) = self.store.incident(touch.incident_id)? {
-            inc.description = d.description;
-            inc.recommendation = d.recommendation;
-            inc.response = d.checklist.into_iter().map(|c| c.step).collect();
-            inc.first_seen_ms = d.incident.first_seen_ms;
-            inc.last_seen_ms = d.incident.last_seen_ms;
-            inc.count = d.incident.count;
-            inc.evidence = d
-                .alerts
-                .iter()
-                .flat_map(|a| a.evidence.iter())
-                .take(3)
-                .map(|e| secmo_report::EvidenceLine {
-                    file: e.file.clone(),
-                    line: e.line,
-                    raw: e.raw.clone(),
-                })
-                .collect();
+            crate::report::build::add_detail(&mut inc, d, 3);
         }
         let link = self.link(Some(touch.incident_id));
         let text =
@@ -281,8 +265,9 @@ impl Notifier {
     }
 }
 
-/// What the ingest loop knows of an incident without asking the store.
-fn minimal(t: &IncidentTouch) -> ReportIncident {
+/// What the ingest loop knows of an incident without asking the store
+/// (its times are when it was touched).
+fn minimal(t: &IncidentTouch, now_ms: i64) -> ReportIncident {
     ReportIncident {
         id: Some(t.incident_id),
         rule_id: t.rule_id.clone(),
@@ -293,8 +278,8 @@ fn minimal(t: &IncidentTouch) -> ReportIncident {
         user: t.user.clone(),
         status: Some(t.status.as_str().to_owned()),
         count: t.count,
-        first_seen_ms: crate::now_ms(),
-        last_seen_ms: crate::now_ms(),
+        first_seen_ms: now_ms,
+        last_seen_ms: now_ms,
         ..Default::default()
     }
 }

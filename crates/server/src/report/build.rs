@@ -8,7 +8,8 @@ use secmo_report::{
     ReportIncident, Timeline, TimelinePoint,
 };
 use secmo_store::{
-    Block, Counted, Incident, IncidentQuery, PageRequest, Stats, StatsQuery, Store, StoreError,
+    Block, Counted, Incident, IncidentDetail, IncidentQuery, PageRequest, Stats, StatsQuery, Store,
+    StoreError,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,20 +76,7 @@ pub fn build(
         if n < MAX_DETAILED
             && let Some(d) = store.incident(inc.id)?
         {
-            r.description = d.description;
-            r.recommendation = d.recommendation;
-            r.response = d.checklist.into_iter().map(|c| c.step).collect();
-            r.evidence = d
-                .alerts
-                .iter()
-                .flat_map(|a| a.evidence.iter())
-                .take(5)
-                .map(|e| EvidenceLine {
-                    file: e.file.clone(),
-                    line: e.line,
-                    raw: e.raw.clone(),
-                })
-                .collect();
+            add_detail(&mut r, d, 5);
         }
         listed.push(r);
     }
@@ -179,6 +167,29 @@ pub fn build(
             by_kind: counts(&stats.by_kind),
         },
     })
+}
+
+/// Fill in what only the incident's detail holds: description,
+/// recommendation, the response steps in order, the first `evidence` lines,
+/// and its current count and times.
+pub fn add_detail(r: &mut ReportIncident, d: IncidentDetail, evidence: usize) {
+    r.description = d.description;
+    r.recommendation = d.recommendation;
+    r.response = d.checklist.into_iter().map(|c| c.step).collect();
+    r.first_seen_ms = d.incident.first_seen_ms;
+    r.last_seen_ms = d.incident.last_seen_ms;
+    r.count = d.incident.count;
+    r.evidence = d
+        .alerts
+        .iter()
+        .flat_map(|a| a.evidence.iter())
+        .take(evidence)
+        .map(|e| EvidenceLine {
+            file: e.file.clone(),
+            line: e.line,
+            raw: e.raw.clone(),
+        })
+        .collect();
 }
 
 fn counts(list: &[Counted]) -> Vec<Count> {
