@@ -394,9 +394,12 @@ fn worker_loop(
         let mut outcomes = Vec::with_capacity(chunk.data.len() / 128 + 1);
         {
             let oversized = &chunk.oversized;
+            // Validated once per chunk; each line is then a slice of this text.
+            let text = utf8::as_str(&chunk.data);
+            let base = chunk.data.as_ptr() as usize;
             for (line_no, bytes) in chunk.lines() {
                 // Repaired above, so this cannot fail; treat a failure as unparsed rather than panic.
-                let Ok(line) = std::str::from_utf8(bytes) else {
+                let Some(line) = text.and_then(|t| utf8::line_str(t, base, bytes)) else {
                     outcomes.push(LineOutcome::Unparsed {
                         line: line_no,
                         reason: "invalid UTF-8",

@@ -133,6 +133,9 @@ enum State {
 
 struct RuleWindow {
     group_by: Vec<KeyPart>,
+    /// Index of `group_by` among the distinct group-bys of all rules: rules
+    /// grouping alike share one key computation per event.
+    group: usize,
     spec: Spec,
     state: State,
 }
@@ -234,6 +237,7 @@ impl RuleWindow {
         };
         Ok(Some(RuleWindow {
             group_by,
+            group: 0,
             spec,
             state,
         }))
@@ -347,19 +351,36 @@ pub struct Windows {
     /// Newest timestamp seen: drives eviction, which must never run backwards.
     watermark: Option<i64>,
     keys: KeyHasher,
+    /// Per distinct group-by: the key computed for the current event, valid
+    /// while its stamp equals `event_seq`.
+    key_cache: Vec<(u64, Option<Key>)>,
+    /// Counts events ([`Windows::advance`] runs once per event).
+    event_seq: u64,
 }
 
 impl Windows {
     pub fn compile(docs: &[RuleDoc]) -> Result<Windows, RuleError> {
-        let rules = docs
+        let mut rules = docs
             .iter()
             .map(RuleWindow::compile)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut groups: Vec<Vec<KeyPart>> = Vec::new();
+        for rw in rules.iter_mut().flatten() {
+            rw.group = match groups.iter().position(|g| *g == rw.group_by) {
+                Some(i) => i,
+                None => {
+                    groups.push(rw.group_by.clone());
+                    groups.len() - 1
+                }
+            };
+        }
         Ok(Windows {
             rules,
             last_ms: None,
             watermark: None,
             keys: KeyHasher::default(),
+            key_cache: vec![(0, None); groups.len()],
+            event_seq: 1,
         })
     }
 
@@ -369,6 +390,8 @@ impl Windows {
             last_ms: None,
             watermark: None,
             keys: KeyHasher::default(),
+            key_cache: Vec::new(),
+            event_seq: 1,
         }
     }
 
@@ -382,8 +405,9 @@ impl Windows {
         self.rules.iter().flatten().map(RuleWindow::keys).sum()
     }
 
-    /// Feed a hit of a correlated rule. Returns true when the event belongs to a
-    /// window that crossed its threshold (the event is then flagged and counted in the alert).
+    /// Feed a hit of a correlated rule, after [`Windows::advance`] for the same
+    /// event. Returns true when the event belongs to a window that crossed its
+    /// threshold (the event is then flagged and counted in the alert).
     pub fn observe(
         &mut self,
         hit: Hit,
@@ -395,7 +419,16 @@ impl Windows {
         let Some(Some(rw)) = self.rules.get_mut(hit.rule as usize) else {
             return false;
         };
-        let Some(key) = self.keys.key(&rw.group_by, ev) else {
+        let key = match self.key_cache.get_mut(rw.group) {
+            Some((seq, key)) if *seq == self.event_seq => *key,
+            Some(slot) => {
+                let key = self.keys.key(&rw.group_by, ev);
+                *slot = (self.event_seq, key);
+                key
+            }
+            None => self.keys.key(&rw.group_by, ev),
+        };
+        let Some(key) = key else {
             return false;
         };
         let seen = Seen {
@@ -431,6 +464,8 @@ impl Windows {
         _raw: &str,
         _flagged: &mut Vec<u32>,
     ) {
+        // A new event: keys cached for the previous one no longer apply.
+        self.event_seq = self.event_seq.wrapping_add(1);
         let Some(ts) = ev.timestamp_ms else {
             return;
         };
