@@ -143,6 +143,34 @@ pub(super) struct Rule {
     pub gated: bool,
     /// The condition's value when every item is false.
     pub untouched: bool,
+    /// Cheap items (numbers, networks, `exists`) the condition cannot hold
+    /// without: tested first, so that most rules reading only status codes or
+    /// sizes are dismissed in a compare or two.
+    pub pre: Vec<u32>,
+}
+
+impl Test {
+    /// Decided from the event's numbers or address alone, without any text.
+    fn is_cheap(&self) -> bool {
+        matches!(
+            self,
+            Test::Number { .. } | Test::Cidr(_) | Test::IpEq(_) | Test::Exists(_)
+        )
+    }
+}
+
+/// Items that must all hold for `e` to be true (an under-approximation:
+/// only what `and` and single-alternative selections force).
+fn necessary(e: &Expr, sels: &[Selection], out: &mut Vec<u32>) {
+    match e {
+        Expr::Sel(i) => {
+            if let Some([alt]) = sels.get(*i).map(|s| s.alts.as_slice()) {
+                out.extend_from_slice(alt);
+            }
+        }
+        Expr::And(v) => v.iter().for_each(|e| necessary(e, sels, out)),
+        Expr::Not(_) | Expr::Or(_) => {}
+    }
 }
 
 pub(super) struct Tables {
@@ -310,6 +338,11 @@ impl Builder {
             sels.get(s)
                 .is_some_and(|sel| sel.alts.iter().any(Vec::is_empty))
         });
+        let mut pre = Vec::new();
+        necessary(&cond, &sels, &mut pre);
+        pre.retain(|&i| self.items.get(i as usize).is_some_and(|it| it.test.is_cheap()));
+        pre.sort_unstable();
+        pre.dedup();
         Ok(Rule {
             kinds,
             cond,
@@ -317,6 +350,7 @@ impl Builder {
             order,
             gated,
             untouched,
+            pre,
         })
     }
 

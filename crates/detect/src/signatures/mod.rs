@@ -540,6 +540,10 @@ impl Matcher {
                 texts,
                 state,
             };
+            // A necessary cheap item is false: the condition cannot hold.
+            if rule.pre.iter().any(|&i| !ctx.item(i)) && !self.t.exhaustive {
+                continue;
+            }
             if rule.cond.eval(&mut |s| ctx.selection(rule, s)) {
                 let mut steps = 0u8;
                 for (bit, &s) in rule.order.iter().enumerate() {
