@@ -85,6 +85,10 @@ impl KeyHasher {
     /// The key of `ev`'s group-by values; `None` when a value is absent (a
     /// per-IP rule cannot attribute an event without an IP, so it is skipped).
     pub fn key(&mut self, parts: &[KeyPart], ev: &Event) -> Option<Key> {
+        if parts.is_empty() {
+            // A global window (no group-by): one key, the same for every event.
+            return Some(0);
+        }
         if !encode(parts, ev, &mut self.buf) {
             return None;
         }
