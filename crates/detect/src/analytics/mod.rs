@@ -253,42 +253,49 @@ fn clip(s: &str, max: usize) -> &str {
 }
 
 /// The host of a referrer URL (`https://User@Example.com:8080/x` -> `Example.com`).
-/// Byte scanning rather than `str` searches: this runs for every line.
+/// Byte searches (memchr) rather than `str` searches or byte loops: this runs
+/// for every line.
 fn referrer_host(r: &str) -> Option<&str> {
     let b = r.as_bytes();
-    let mut start = b.iter().position(|c| !c.is_ascii_whitespace())?;
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace())? + 1;
+    // Referrers are rarely padded: look at the ends before scanning.
+    let mut start = if b.first()?.is_ascii_whitespace() {
+        b.iter().position(|c| !c.is_ascii_whitespace())?
+    } else {
+        0
+    };
+    let end = if b.last()?.is_ascii_whitespace() {
+        b.iter().rposition(|c| !c.is_ascii_whitespace())? + 1
+    } else {
+        b.len()
+    };
     let s = b.get(start..end)?;
     if s == b"-" {
         return None;
     }
-    let scheme = s
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-        .count();
+    let scheme = if s.starts_with(b"https://") {
+        5
+    } else if s.starts_with(b"http://") {
+        4
+    } else {
+        s.iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+            .count()
+    };
     if scheme > 0 && s.get(scheme..)?.starts_with(b"://") {
         start += scheme + 3;
     } else if s.starts_with(b"//") {
         start += 2;
     }
     let rest = b.get(start..end)?;
-    let authority_len = rest
-        .iter()
-        .position(|c| matches!(c, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
+    let authority_len = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
     let authority = rest.get(..authority_len)?;
-    let host_from = authority
-        .iter()
-        .rposition(|&c| c == b'@')
-        .map_or(0, |i| i + 1);
+    let host_from = memchr::memrchr(b'@', authority).map_or(0, |i| i + 1);
     let host = authority.get(host_from..)?;
     let mut host_len = if host.first() == Some(&b'[') {
         // IPv6 literal: keep the brackets, drop the port.
-        host.iter()
-            .position(|&c| c == b']')
-            .map_or(host.len(), |i| i + 1)
+        memchr::memchr(b']', host).map_or(host.len(), |i| i + 1)
     } else {
-        host.iter().position(|&c| c == b':').unwrap_or(host.len())
+        memchr::memchr(b':', host).unwrap_or(host.len())
     };
     while host_len > 0 && host.get(host_len - 1) == Some(&b'.') {
         host_len -= 1;

@@ -340,7 +340,11 @@ impl Builder {
         });
         let mut pre = Vec::new();
         necessary(&cond, &sels, &mut pre);
-        pre.retain(|&i| self.items.get(i as usize).is_some_and(|it| it.test.is_cheap()));
+        pre.retain(|&i| {
+            self.items
+                .get(i as usize)
+                .is_some_and(|it| it.test.is_cheap())
+        });
         pre.sort_unstable();
         pre.dedup();
         Ok(Rule {

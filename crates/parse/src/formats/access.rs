@@ -187,20 +187,30 @@ fn parse_status(s: &str) -> Option<u16> {
     if s == "-" {
         return Some(0);
     }
-    if s.is_empty() || s.len() > 3 || !s.bytes().all(|c| c.is_ascii_digit()) {
+    if s.len() > 3 {
         return None;
     }
-    s.parse().ok()
+    u16::try_from(digits(s)?).ok()
 }
 
 fn parse_dash_number(s: &str) -> Option<u64> {
     if s == "-" {
         return Some(0);
     }
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
+    if s.len() > 19 {
         return None;
     }
-    s.parse().ok()
+    digits(s)
+}
+
+/// A run of 1 to 19 ASCII digits as a number, in one pass (19 digits cannot overflow).
+fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, c| {
+        c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0'))
+    })
 }
 
 /// Whether the `"` at `i` is escaped by an odd run of backslashes before it.
