@@ -59,7 +59,7 @@ mod tests {
         let data = "first\nsecond ünï\n".as_bytes().to_vec();
         let text = as_str(&data).expect("valid");
         let base = data.as_ptr() as usize;
-        let second = data.get(6..17).expect("in range");
+        let second = data.get(6..18).expect("in range");
         assert_eq!(line_str(text, base, second), Some("second ünï"));
         // Not a sub-slice of the text: refused, not mis-cut.
         let other = b"elsewhere".to_vec();

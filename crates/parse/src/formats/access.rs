@@ -67,7 +67,7 @@ fn parse_line(line: &str) -> Result<Event<'_>, ParseError> {
         if n == MAX_PREFIX_TOKENS {
             return Err(E_LAYOUT);
         }
-        let end = memchr(b' ', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let end = short_token_end(b, pos);
         if end == pos {
             return Err(E_LAYOUT);
         }
@@ -177,10 +177,17 @@ fn strip_port(vhost: &str) -> &str {
 
 /// The token starting at `pos` up to the next space, and the index after that space.
 fn next_token(line: &str, pos: usize) -> (&str, usize) {
-    let b = line.as_bytes();
-    let rest = b.get(pos..).unwrap_or(&[]);
-    let end = memchr(b' ', rest).map_or(b.len(), |i| pos + i);
+    let end = short_token_end(line.as_bytes(), pos);
     (line.get(pos..end).unwrap_or(""), end + 1)
+}
+
+/// The index of the first space at or after `pos` (or the end). A byte loop:
+/// these tokens (addresses, `-`, status, size) are a few bytes long, where a
+/// vectorised search costs more to set up than it saves.
+fn short_token_end(b: &[u8], pos: usize) -> usize {
+    b.get(pos..)
+        .and_then(|rest| rest.iter().position(|&c| c == b' '))
+        .map_or(b.len(), |i| pos + i)
 }
 
 fn parse_status(s: &str) -> Option<u16> {
