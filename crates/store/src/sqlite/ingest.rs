@@ -147,6 +147,64 @@ pub(crate) fn get_varint(b: &mut &[u8]) -> Option<u64> {
     None
 }
 
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// One event of a batch for the IP runs (schema V4).
+struct RunEntry {
+    seg: i64,
+    ip: [u8; 16],
+    ip_len: u8,
+    id: i64,
+    ts: i64,
+    flagged: bool,
+}
+
+impl RunEntry {
+    fn ip(&self) -> &[u8] {
+        &self.ip[..usize::from(self.ip_len)]
+    }
+}
+
+/// `ev` of a run: every event after the first (see schema V4).
+fn encode_run(run: &[RunEntry], out: &mut Vec<u8>) {
+    out.clear();
+    for w in run.windows(2) {
+        let (prev, e) = (&w[0], &w[1]);
+        put_varint(
+            out,
+            ((e.id.wrapping_sub(prev.id) as u64) << 1) | u64::from(e.flagged),
+        );
+        put_varint(out, zigzag(e.ts.wrapping_sub(prev.ts)));
+    }
+}
+
+/// The events (ts, id, flagged) of a run, appended to `out`. A malformed
+/// `ev` (a damaged file) ends the run where it stops making sense.
+pub(crate) fn decode_run(
+    first_id: i64,
+    ts: i64,
+    flagged: bool,
+    mut ev: &[u8],
+    out: &mut Vec<(i64, i64, bool)>,
+) {
+    let (mut id, mut t) = (first_id, ts);
+    out.push((t, id, flagged));
+    while !ev.is_empty() {
+        let (Some(d), Some(dt)) = (get_varint(&mut ev), get_varint(&mut ev)) else {
+            return;
+        };
+        id = id.wrapping_add((d >> 1) as i64);
+        t = t.wrapping_add(unzigzag(dt));
+        out.push((t, id, d & 1 == 1));
+    }
+}
+
 /// Where `field` is in `raw` (a byte offset), if it is.
 fn locate(raw: &str, field: &str, from: usize) -> Option<usize> {
     // Parsers return slices of the line: then the field is where it points.
@@ -791,6 +849,7 @@ fn insert_events<'b>(
         .db()?;
     // (seg, min ts, max ts) of the segments this batch writes to.
     let mut segs: Vec<(i64, i64, i64)> = Vec::with_capacity(2);
+    let mut runs: Vec<RunEntry> = Vec::with_capacity(batch.events.len());
     {
         let n = batch.events.len();
         let full = n - n % ROWS_PER_INSERT;
@@ -826,6 +885,14 @@ fn insert_events<'b>(
             let mut ipbuf = [0u8; 16];
             let ip = e.source_ip.as_ref().map(|ip| {
                 let n = ip_bytes(ip, &mut ipbuf);
+                runs.push(RunEntry {
+                    seg,
+                    ip: ipbuf,
+                    ip_len: n as u8,
+                    id,
+                    ts: e.ts_ms,
+                    flagged,
+                });
                 &ipbuf[..n]
             });
             let [m_source, m_file, m_kind, m_action, m_outcome] = &mut memo;
@@ -906,6 +973,23 @@ fn insert_events<'b>(
         }
     }
 
+    // IP runs, in key order (stable: ids stay ascending within a run).
+    runs.sort_by(|a, b| (a.seg, a.ip()).cmp(&(b.seg, b.ip())));
+    {
+        let mut st = tx
+            .prepare_cached(
+                "INSERT INTO ip_runs (seg, ip, first_id, ts, flagged, ev) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .db()?;
+        let mut ev = Vec::new();
+        for run in runs.chunk_by(|a, b| a.seg == b.seg && a.ip() == b.ip()) {
+            encode_run(run, &mut ev);
+            let e = &run[0];
+            st.execute(params![e.seg, e.ip(), e.id, e.ts, e.flagged, ev])
+                .db()?;
+        }
+    }
+
     {
         let mut st = tx
             .prepare_cached(
@@ -968,6 +1052,85 @@ fn insert_events<'b>(
         .execute([batch.events.len() as i64])
         .db()?;
     Ok((first_id, bt))
+}
+
+/// Drop the events at or below `last` (ts, id) from the IP runs: retention
+/// deleted every event up to there. Runs of segments that may hold such
+/// events are decoded and rewritten without them (or deleted when empty).
+pub(crate) fn prune_runs(tx: &Transaction<'_>, last: (i64, i64)) -> Result<()> {
+    let segs: Vec<i64> = tx
+        .prepare_cached("SELECT seg FROM segs WHERE min_ts <= ?1")
+        .db()?
+        .query_map([last.0], |r| r.get(0))
+        .db()?
+        .collect::<rusqlite::Result<_>>()
+        .db()?;
+    let mut evs = Vec::new();
+    // (ip, first id) of runs to delete; runs to write instead.
+    let mut gone: Vec<(Vec<u8>, i64)> = Vec::new();
+    let mut kept: Vec<RunEntry> = Vec::new();
+    for seg in segs {
+        gone.clear();
+        kept.clear();
+        {
+            let mut st = tx
+                .prepare_cached("SELECT ip, first_id, ts, flagged, ev FROM ip_runs WHERE seg = ?1")
+                .db()?;
+            let mut rows = st.query([seg]).db()?;
+            while let Some(r) = rows.next().db()? {
+                let ip = r.get_ref(0).db()?.as_blob().map_err(|e| db_err(e.into()))?;
+                let first_id: i64 = r.get(1).db()?;
+                let ev = r.get_ref(4).db()?.as_blob().map_err(|e| db_err(e.into()))?;
+                evs.clear();
+                decode_run(first_id, r.get(2).db()?, r.get(3).db()?, ev, &mut evs);
+                if evs.iter().all(|&(ts, id, _)| (ts, id) > last) {
+                    continue;
+                }
+                gone.push((ip.to_vec(), first_id));
+                let mut buf = [0u8; 16];
+                let len = ip.len().min(16);
+                buf[..len].copy_from_slice(&ip[..len]);
+                for &(ts, id, flagged) in evs.iter().filter(|&&(ts, id, _)| (ts, id) > last) {
+                    kept.push(RunEntry {
+                        seg,
+                        ip: buf,
+                        ip_len: len as u8,
+                        id,
+                        ts,
+                        flagged,
+                    });
+                }
+            }
+        }
+        let mut del = tx
+            .prepare_cached("DELETE FROM ip_runs WHERE seg = ?1 AND ip = ?2 AND first_id = ?3")
+            .db()?;
+        for (ip, first_id) in &gone {
+            del.execute(params![seg, ip, first_id]).db()?;
+        }
+        let mut ins = tx
+            .prepare_cached(
+                "INSERT INTO ip_runs (seg, ip, first_id, ts, flagged, ev) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .db()?;
+        let mut ev = Vec::new();
+        // `kept` holds each old run's survivors in id order, runs one after the other.
+        let mut start = 0;
+        while start < kept.len() {
+            let e = &kept[start];
+            let end = start
+                + kept[start..]
+                    .iter()
+                    .take_while(|x| x.ip() == e.ip() && x.id >= e.id)
+                    .count();
+            let run = &kept[start..end];
+            encode_run(run, &mut ev);
+            ins.execute(params![seg, e.ip(), e.id, e.ts, e.flagged, ev])
+                .db()?;
+            start = end;
+        }
+    }
+    Ok(())
 }
 
 /// Keep the `keep` heaviest keys of one hour's list (ties at the cut are dropped together).

@@ -594,7 +594,7 @@ mod tests {
     }
 
     /// A version-2 database (made by the version-2 migrations, one event
-    /// row as version 2 wrote them) opens, migrates to version 3 and reads
+    /// row as version 2 wrote them) opens, migrates to the latest version and reads
     /// back the same records, beside rows written after the migration.
     #[test]
     fn a_version_2_database_migrates() {
@@ -666,6 +666,12 @@ mod tests {
             })
             .expect("query");
         assert_eq!(page.items.len(), 2);
+        // The version-4 IP runs hold the migrated event beside the new one.
+        let s = store.ip_summary(ip).expect("summary");
+        assert_eq!(
+            (s.events, s.flagged_events, s.first_seen_ms, s.last_seen_ms),
+            (2, 2, Some(1000), Some(2000))
+        );
         let (new, old) = (&page.items[0], &page.items[1]);
         assert_eq!(
             (
