@@ -1289,7 +1289,7 @@ fn extreme_timestamps_do_not_break_anything() {
 }
 
 #[test]
-fn new_database_is_wal_with_8k_pages_and_versioned() {
+fn new_database_is_wal_with_16k_pages_and_versioned() {
     let (dir, store) = open();
     ingest(&store, &sample());
     drop(store);
@@ -1301,7 +1301,7 @@ fn new_database_is_wal_with_8k_pages_and_versioned() {
             .expect("pragma")
     };
     assert_eq!(q("PRAGMA journal_mode"), "Text(\"wal\")");
-    assert_eq!(q("PRAGMA page_size"), "Integer(8192)");
+    assert_eq!(q("PRAGMA page_size"), "Integer(16384)");
     assert_eq!(q("PRAGMA user_version"), "Integer(4)");
 }
 

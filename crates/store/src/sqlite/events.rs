@@ -40,6 +40,8 @@ use std::sync::Mutex;
 pub const SCAN_BUDGET: usize = 1_000_000;
 /// Time a request may spend on residual filters before it returns a short page.
 pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
+/// IP candidates checked against the residual filters per statement.
+const EVAL_CHUNK: usize = 64;
 /// Rows deleted per prune transaction (the writer is released in between).
 const PRUNE_CHUNK: i64 = 20_000;
 
@@ -234,7 +236,17 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         conds.join(" AND ")
     );
     // IP candidates: the residual filters of one row (none: the row exists).
-    let eval_sql = format!("SELECT {hit} FROM events WHERE id = ?{}", params.len() + 1);
+    // IP candidates are checked EVAL_CHUNK at a time (one statement per
+    // candidate was 10 µs each); ids past the candidates are padded with 0,
+    // which no event has. Without residual filters every candidate is a hit:
+    // the runs hold exactly the stored events (retention rewrites them).
+    let eval_sql = format!(
+        "SELECT id FROM events WHERE id IN ({}) AND {hit}",
+        (params.len() + 1..=params.len() + EVAL_CHUNK)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let residual_scan = !residual.is_empty();
     let budget = if residual_scan {
         SCAN_BUDGET
@@ -277,6 +289,7 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         None => None,
         Some(_) => Some(conn.prepare_cached(&eval_sql).db()?),
     };
+    let mut matched: Vec<i64> = Vec::with_capacity(EVAL_CHUNK);
     let mut cands: Vec<(i64, i64, bool)> = Vec::new();
     'segments: for (k, &(seg, _)) in segments.iter().enumerate() {
         // Older segments can hold nothing above this.
@@ -310,17 +323,27 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
                 cands.retain(|&(ts, id, _)| (ts, id) < (cts, cid) && ts >= since);
                 cands.sort_unstable_by_key(|&(ts, id, _)| std::cmp::Reverse((ts, id)));
                 let params = &params;
-                Box::new(cands.iter().map(move |&(ts, id, _)| {
-                    let hit: Option<Option<bool>> = eval
-                        .query_row(
-                            rusqlite::params_from_iter(
-                                params.iter().chain(std::iter::once(&Value::Integer(id))),
-                            ),
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .db()?;
-                    Ok((id, ts, hit.flatten().unwrap_or(false)))
+                let cands = &cands;
+                let matched = &mut matched;
+                let mut next = 0usize;
+                Box::new(std::iter::from_fn(move || {
+                    let &(ts, id, _) = cands.get(next)?;
+                    if residual_scan && next.is_multiple_of(EVAL_CHUNK) {
+                        let chunk = &cands[next..(next + EVAL_CHUNK).min(cands.len())];
+                        let ids = (0..EVAL_CHUNK)
+                            .map(|j| Value::Integer(chunk.get(j).map_or(0, |c| c.1)));
+                        let args: Vec<Value> = params.iter().cloned().chain(ids).collect();
+                        matched.clear();
+                        let found = eval
+                            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>());
+                        match found {
+                            Ok(v) => matched.extend(v),
+                            Err(e) => return Some(Err(db_err(e))),
+                        }
+                    }
+                    next += 1;
+                    Some(Ok((id, ts, !residual_scan || matched.contains(&id))))
                 }))
             }
             (None, None) => Box::new(std::iter::empty()),
