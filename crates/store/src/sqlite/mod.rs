@@ -786,6 +786,117 @@ mod tests {
         assert_eq!(segs, vec![70000 >> schema::SEG_SHIFT]);
     }
 
+    /// A version-3 database (events indexed by `events_ip`) migrates to the
+    /// IP runs of version 4: its events are found by IP (with and without a
+    /// residual filter), counted by `ip_summary` beside new ones, and pruned
+    /// from the runs with the table.
+    #[test]
+    fn a_version_3_database_migrates_to_ip_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(DB_FILE);
+        {
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;")
+                .expect("pragmas");
+            for (i, step) in schema::MIGRATIONS[..3].iter().enumerate() {
+                c.execute_batch(&format!(
+                    "BEGIN; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
+                    schema::APPLICATION_ID,
+                    i + 1
+                ))
+                .expect("v3 schema");
+            }
+            c.execute_batch("INSERT INTO dict (id, value) VALUES (1, 'nginx'), (2, 'a.log'), (3, 'http'), (4, 'request'), (5, 'success');")
+                .expect("dict");
+            // (id, ts, ip, status, flagged): two segments, two IPs.
+            for (id, ts, ip, status, flagged) in [
+                (10i64, 1_000i64, [10u8, 0, 0, 1], 200i64, 0i64),
+                (11, 1_500, [10, 0, 0, 2], 200, 0),
+                (20_000, 3_000, [10, 0, 0, 1], 500, 1),
+                (20_001, 2_000, [10, 0, 0, 1], 200, 0),
+            ] {
+                c.execute(
+                    "INSERT INTO events (id, ts, seg, source, file, line, kind, action, outcome, ip, user, status, \
+                     bytes, raw, rules, categories, flagged, blocked) \
+                     VALUES (?1, ?2, ?1 >> 14, 1, 2, 1, 3, 4, 5, ?3, '', ?4, 10, 'a line', '', '', ?5, 0)",
+                    rusqlite::params![id, ts, &ip[..], status, flagged],
+                )
+                .expect("v3 row");
+            }
+            c.execute_batch(
+                "INSERT INTO segs VALUES (0, 1000, 1500), (1, 2000, 3000); \
+                 UPDATE meta SET value = 4 WHERE key = 'event_count';",
+            )
+            .expect("v3 meta");
+        }
+        let store = SqliteStore::open(dir.path()).expect("migrates");
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        let ids = |q: EventQuery| -> Vec<i64> {
+            store
+                .query_events(&q)
+                .expect("query")
+                .items
+                .iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        let by_ip = EventQuery {
+            ip: Some(ip),
+            ..Default::default()
+        };
+        assert_eq!(ids(by_ip.clone()), vec![20_000, 20_001, 10]);
+        assert_eq!(
+            ids(EventQuery {
+                status: Some(500),
+                ..by_ip.clone()
+            }),
+            vec![20_000]
+        );
+        let s = store.ip_summary(ip).expect("summary");
+        assert_eq!(
+            (s.events, s.flagged_events, s.first_seen_ms, s.last_seen_ms),
+            (3, 1, Some(1000), Some(3000))
+        );
+        store
+            .ingest(&IngestBatch {
+                events: &[EventRow {
+                    ts_ms: 4000,
+                    source: "nginx",
+                    file: "a.log",
+                    kind: "http",
+                    source_ip: Some(ip),
+                    raw: "a new line",
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .expect("ingest");
+        assert_eq!(ids(by_ip.clone()), vec![20_002, 20_000, 20_001, 10]);
+        // Retention by count drops the two oldest (ts 1000 and 1500) from the runs too.
+        assert_eq!(
+            store
+                .prune(
+                    &Retention {
+                        max_age_days: None,
+                        max_events: Some(3),
+                    },
+                    4000,
+                )
+                .expect("prune"),
+            2
+        );
+        assert_eq!(ids(by_ip), vec![20_002, 20_000, 20_001]);
+        let s = store.ip_summary(ip).expect("summary");
+        assert_eq!((s.events, s.first_seen_ms), (3, Some(2000)));
+        assert_eq!(
+            store
+                .ip_summary("10.0.0.2".parse().expect("ip"))
+                .expect("summary")
+                .events,
+            0
+        );
+    }
+
     #[test]
     fn like_escape_escapes_wildcards() {
         assert_eq!(like_escape(r"a%b_c\d"), r"a\%b\_c\\d");
