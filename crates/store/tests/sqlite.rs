@@ -940,6 +940,24 @@ fn prune_by_age_and_count_keeps_event_count_exact() {
         left.iter().all(|e| e.ts_ms >= T0 + 30),
         "the oldest went first"
     );
+    // The IP runs lost the pruned events too.
+    let s = store.ip_summary(ip("10.0.0.1")).expect("summary");
+    assert_eq!(
+        (s.events, s.first_seen_ms, s.last_seen_ms),
+        (20, Some(T0 + 30), Some(T0 + 49))
+    );
+    let by_ip = all_pages(
+        &store,
+        EventQuery {
+            ip: Some(ip("10.0.0.1")),
+            page: PageRequest {
+                cursor: None,
+                limit: 7,
+            },
+            ..Default::default()
+        },
+    );
+    assert_eq!(by_ip.len(), 20);
     // Rollups of the pruned days are gone too.
     let old = store
         .stats(&StatsQuery {
@@ -1271,7 +1289,7 @@ fn extreme_timestamps_do_not_break_anything() {
 }
 
 #[test]
-fn new_database_is_wal_with_8k_pages_and_versioned() {
+fn new_database_is_wal_with_16k_pages_and_versioned() {
     let (dir, store) = open();
     ingest(&store, &sample());
     drop(store);
@@ -1283,8 +1301,8 @@ fn new_database_is_wal_with_8k_pages_and_versioned() {
             .expect("pragma")
     };
     assert_eq!(q("PRAGMA journal_mode"), "Text(\"wal\")");
-    assert_eq!(q("PRAGMA page_size"), "Integer(8192)");
-    assert_eq!(q("PRAGMA user_version"), "Integer(3)");
+    assert_eq!(q("PRAGMA page_size"), "Integer(16384)");
+    assert_eq!(q("PRAGMA user_version"), "Integer(4)");
 }
 
 #[test]

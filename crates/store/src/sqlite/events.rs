@@ -1,9 +1,11 @@
 //! Event queries, retention.
 //!
 //! `query_events` drives from one index, chosen by the most selective filter
-//! present: (seg, ip, ts) > (seg, user, ts) > flagged (ts) > (kind, ts) > (ts). The
+//! present: the IP runs (seg, ip) > (seg, user, ts) > flagged (ts) > (kind, ts) > (ts). The
 //! other filters are "residual": evaluated per row while walking that index
-//! newest first, stopping once the page is full. A residual scan is bounded
+//! newest first, stopping once the page is full. (An IP's runs of a segment
+//! are decoded and sorted newest first, then each candidate is looked up by
+//! id, which also checks the residual filters.) A residual scan is bounded
 //! by [`SCAN_BUDGET`] rows and [`TIME_BUDGET`] per request: when the budget runs out before the
 //! page is full, the page is returned short with a cursor at the last row
 //! examined, so the caller can go on ("searched back to …"). Every request is
@@ -25,7 +27,7 @@
 //!   request when the machine is idle). LIKE is ASCII case-insensitive;
 //!   wildcards in the user's text are escaped.
 
-use super::ingest::{field_of, ip_bytes};
+use super::ingest::{decode_run, field_of, ip_bytes};
 use super::{SqlResult, Writer, category_of, db_err, floor_to, like_escape, limit_of};
 use crate::model::*;
 use crate::{Result, StoreError};
@@ -38,6 +40,8 @@ use std::sync::Mutex;
 pub const SCAN_BUDGET: usize = 1_000_000;
 /// Time a request may spend on residual filters before it returns a short page.
 pub const TIME_BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
+/// IP candidates checked against the residual filters per statement.
+const EVAL_CHUNK: usize = 64;
 /// Rows deleted per prune transaction (the writer is released in between).
 const PRUNE_CHUNK: i64 = 20_000;
 
@@ -156,14 +160,13 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     // The driving index and its equality. The IP and user indexes are per
     // segment: `seg` is bound per segment below.
     let mut seg_param = None;
+    // By IP the candidates come from `ip_runs` (see `ip_candidates`), not from an index walk.
+    let mut by_ip: Option<Vec<u8>> = None;
     let index = if let Some(ip) = q.ip {
-        let h = push(&mut params, Value::Integer(0));
-        seg_param = Some(h - 1);
         let mut b = [0u8; 16];
         let n = ip_bytes(&ip, &mut b);
-        let i = push(&mut params, Value::Blob(b[..n].to_vec()));
-        conds.push(format!("seg = ?{h} AND ip = ?{i} AND ip IS NOT NULL"));
-        "events_ip"
+        by_ip = Some(b[..n].to_vec());
+        "ip_runs"
     } else if let Some(u) = user {
         let h = push(&mut params, Value::Integer(0));
         seg_param = Some(h - 1);
@@ -232,6 +235,18 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         "SELECT id, ts, {hit} FROM events INDEXED BY {index} WHERE {} ORDER BY ts DESC, id DESC",
         conds.join(" AND ")
     );
+    // IP candidates: the residual filters of one row (none: the row exists).
+    // IP candidates are checked EVAL_CHUNK at a time (one statement per
+    // candidate was 10 µs each); ids past the candidates are padded with 0,
+    // which no event has. Without residual filters every candidate is a hit:
+    // the runs hold exactly the stored events (retention rewrites them).
+    let eval_sql = format!(
+        "SELECT id FROM events WHERE id IN ({}) AND {hit}",
+        (params.len() + 1..=params.len() + EVAL_CHUNK)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let residual_scan = !residual.is_empty();
     let budget = if residual_scan {
         SCAN_BUDGET
@@ -243,9 +258,10 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     // Segments (IP and user indexes: those whose time range meets the request, by
     // newest event first; else one, the whole index) with an upper bound
     // of their keys.
-    let segments: Vec<(Option<i64>, (i64, i64))> = match seg_param {
-        None => vec![(None, (cts, cid))],
-        Some(_) => {
+    let segmented = seg_param.is_some() || by_ip.is_some();
+    let segments: Vec<(Option<i64>, (i64, i64))> = match segmented {
+        false => vec![(None, (cts, cid))],
+        true => {
             let lo = q.since_ms.unwrap_or(i64::MIN);
             event_segments(conn, lo, cts)?
                 .into_iter()
@@ -264,7 +280,17 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
     let mut frontier = (cts, cid);
     let mut exhausted = true;
     let mut scanned = 0usize;
-    let mut st = conn.prepare_cached(&sql).db()?;
+    let since = q.since_ms.unwrap_or(i64::MIN);
+    let mut st = match by_ip {
+        None => Some(conn.prepare_cached(&sql).db()?),
+        Some(_) => None,
+    };
+    let mut eval = match by_ip {
+        None => None,
+        Some(_) => Some(conn.prepare_cached(&eval_sql).db()?),
+    };
+    let mut matched: Vec<i64> = Vec::with_capacity(EVAL_CHUNK);
+    let mut cands: Vec<(i64, i64, bool)> = Vec::new();
     'segments: for (k, &(seg, _)) in segments.iter().enumerate() {
         // Older segments can hold nothing above this.
         let rest = segments.get(k + 1).map_or((i64::MIN, i64::MIN), |s| s.1);
@@ -276,12 +302,55 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         if let (Some(h), Some(i)) = (seg, seg_param) {
             params[i] = Value::Integer(h);
         }
-        let mut rows = st.query(rusqlite::params_from_iter(params.iter())).db()?;
+        // This segment's rows, newest first: (id, ts, hit).
+        let rows: Box<dyn Iterator<Item = Result<(i64, i64, bool)>>> = match (&mut st, &mut eval) {
+            (Some(st), _) => Box::new(
+                st.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get::<_, Option<bool>>(2)?.unwrap_or(false),
+                    ))
+                })
+                .db()?
+                .map(|r| r.map_err(db_err)),
+            ),
+            (None, Some(eval)) => {
+                cands.clear();
+                if let (Some(h), Some(ip)) = (seg, &by_ip) {
+                    ip_candidates(conn, h, ip, &mut cands)?;
+                }
+                cands.retain(|&(ts, id, _)| (ts, id) < (cts, cid) && ts >= since);
+                cands.sort_unstable_by_key(|&(ts, id, _)| std::cmp::Reverse((ts, id)));
+                let params = &params;
+                let cands = &cands;
+                let matched = &mut matched;
+                let mut next = 0usize;
+                Box::new(std::iter::from_fn(move || {
+                    let &(ts, id, _) = cands.get(next)?;
+                    if residual_scan && next.is_multiple_of(EVAL_CHUNK) {
+                        let chunk = &cands[next..(next + EVAL_CHUNK).min(cands.len())];
+                        let ids = (0..EVAL_CHUNK)
+                            .map(|j| Value::Integer(chunk.get(j).map_or(0, |c| c.1)));
+                        let args: Vec<Value> = params.iter().cloned().chain(ids).collect();
+                        matched.clear();
+                        let found = eval
+                            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>());
+                        match found {
+                            Ok(v) => matched.extend(v),
+                            Err(e) => return Some(Err(db_err(e))),
+                        }
+                    }
+                    next += 1;
+                    Some(Ok((id, ts, !residual_scan || matched.contains(&id))))
+                }))
+            }
+            (None, None) => Box::new(std::iter::empty()),
+        };
         let mut seg_hits = 0usize;
-        while let Some(r) = rows.next().db()? {
-            let id: i64 = r.get(0).db()?;
-            let ts: i64 = r.get(1).db()?;
-            let ok: bool = r.get::<_, Option<bool>>(2).db()?.unwrap_or(false);
+        for row in rows {
+            let (id, ts, ok) = row?;
             scanned += 1;
             frontier = (ts, id).max(rest);
             if ok {
@@ -310,6 +379,7 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<Page<EventRecor
         frontier = rest;
     }
     drop(st);
+    drop(eval);
     let next_cursor = if exhausted {
         // Everything was examined: every hit is final.
         if hits.len() > limit {
@@ -356,35 +426,41 @@ fn event_segments(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(i64, i64)>
     Ok(v)
 }
 
+/// The events (ts, id, flagged) of `ip` in segment `seg`, from its runs.
+fn ip_candidates(
+    conn: &Connection,
+    seg: i64,
+    ip: &[u8],
+    out: &mut Vec<(i64, i64, bool)>,
+) -> Result<()> {
+    let mut st = conn
+        .prepare_cached("SELECT first_id, ts, flagged, ev FROM ip_runs WHERE seg = ?1 AND ip = ?2")
+        .db()?;
+    let mut rows = st.query(params![seg, ip]).db()?;
+    while let Some(r) = rows.next().db()? {
+        let ev = r.get_ref(3).db()?.as_blob().map_err(|e| db_err(e.into()))?;
+        decode_run(r.get(0).db()?, r.get(1).db()?, r.get(2).db()?, ev, out);
+    }
+    Ok(())
+}
+
 pub(crate) fn ip_summary(conn: &Connection, ip: IpAddr) -> Result<IpSummary> {
     let mut b = [0u8; 16];
     let n = ip_bytes(&ip, &mut b);
-    let mut st = conn
-        .prepare_cached(
-            "SELECT count(*), sum(flagged), min(ts), max(ts) FROM events INDEXED BY events_ip \
-             WHERE seg = ?1 AND ip = ?2 AND ip IS NOT NULL",
-        )
-        .db()?;
     let mut s = IpSummary {
         ip: Some(ip),
         ..Default::default()
     };
+    let mut evs = Vec::new();
     for (h, _) in event_segments(conn, i64::MIN, i64::MAX)? {
-        let (events, flagged, first, last): (i64, Option<i64>, Option<i64>, Option<i64>) = st
-            .query_row(params![h, &b[..n]], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .db()?;
-        s.events += u64::try_from(events).unwrap_or(0);
-        s.flagged_events += u64::try_from(flagged.unwrap_or(0)).unwrap_or(0);
-        s.first_seen_ms = match (s.first_seen_ms, first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        s.last_seen_ms = match (s.last_seen_ms, last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        evs.clear();
+        ip_candidates(conn, h, &b[..n], &mut evs)?;
+        for &(ts, _, flagged) in &evs {
+            s.events += 1;
+            s.flagged_events += u64::from(flagged);
+            s.first_seen_ms = Some(s.first_seen_ms.map_or(ts, |t| t.min(ts)));
+            s.last_seen_ms = Some(s.last_seen_ms.map_or(ts, |t| t.max(ts)));
+        }
     }
     Ok(s)
 }
@@ -399,14 +475,27 @@ pub(crate) fn count(conn: &Connection) -> Result<u64> {
 }
 
 /// Delete one chunk in its own transaction; returns rows deleted.
+///
+/// `sql` deletes the oldest events in (ts, id) order, returning their
+/// (ts, id): every event at or below the last one is then gone, and so are
+/// their entries in the IP runs (rewritten here, in the same transaction).
 fn prune_chunk(writer: &Mutex<Writer>, sql: &str, p: &[i64]) -> Result<u64> {
     let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
     let tx = w.conn.transaction().db()?;
-    let n = tx
-        .prepare_cached(sql)
-        .db()?
-        .execute(rusqlite::params_from_iter(p.iter()))
-        .db()? as i64;
+    let mut n = 0i64;
+    let mut last = None;
+    {
+        let mut st = tx.prepare_cached(sql).db()?;
+        let mut rows = st.query(rusqlite::params_from_iter(p.iter())).db()?;
+        while let Some(r) = rows.next().db()? {
+            let k: (i64, i64) = (r.get(0).db()?, r.get(1).db()?);
+            n += 1;
+            last = last.max(Some(k));
+        }
+    }
+    if let Some(last) = last {
+        super::ingest::prune_runs(&tx, last)?;
+    }
     tx.prepare_cached("UPDATE meta SET value = value - ?1 WHERE key = 'event_count'")
         .db()?
         .execute([n])
@@ -424,7 +513,8 @@ pub(crate) fn prune(writer: &Mutex<Writer>, retention: &Retention, now_ms: i64) 
             let n = prune_chunk(
                 writer,
                 "DELETE FROM events WHERE id IN \
-                 (SELECT id FROM events INDEXED BY events_ts WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+                 (SELECT id FROM events INDEXED BY events_ts WHERE ts < ?1 ORDER BY ts, id LIMIT ?2) \
+                 RETURNING ts, id",
                 &[cutoff, PRUNE_CHUNK],
             )?;
             total += n;
@@ -469,7 +559,8 @@ pub(crate) fn prune(writer: &Mutex<Writer>, retention: &Retention, now_ms: i64) 
             let n = prune_chunk(
                 writer,
                 "DELETE FROM events WHERE id IN \
-                 (SELECT id FROM events INDEXED BY events_ts ORDER BY ts, id LIMIT ?1)",
+                 (SELECT id FROM events INDEXED BY events_ts ORDER BY ts, id LIMIT ?1) \
+                 RETURNING ts, id",
                 &[excess.min(PRUNE_CHUNK)],
             )?;
             total += n;

@@ -209,9 +209,14 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;"
     } else {
         // journal_mode returns a row; execute_batch ignores it. page_size only
-        // takes effect on a new file (before WAL): 8 KiB pages measured +25-35 %
-        // ingest throughput over 4 KiB (fewer WAL frames per commit).
-        "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+        // takes effect on a new file (before WAL; older files keep theirs):
+        // 8 KiB pages measured +25-35 % ingest throughput over 4 KiB, 16 KiB
+        // another +10 % over 8 KiB (`examples/ingest_cpu.rs`; a commit writes
+        // each WAL frame with two `pwrite`s, and a batch is mostly appends).
+        // 32 KiB gained +18 % but made queries that look up rows one by one
+        // (an IP with a text filter) 4-7x slower warm: every row read copies
+        // a whole page into the reader's cache once the file outgrows mmap.
+        "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;
          PRAGMA wal_autocheckpoint = 32768;"
     };
@@ -594,7 +599,7 @@ mod tests {
     }
 
     /// A version-2 database (made by the version-2 migrations, one event
-    /// row as version 2 wrote them) opens, migrates to version 3 and reads
+    /// row as version 2 wrote them) opens, migrates to the latest version and reads
     /// back the same records, beside rows written after the migration.
     #[test]
     fn a_version_2_database_migrates() {
@@ -666,6 +671,12 @@ mod tests {
             })
             .expect("query");
         assert_eq!(page.items.len(), 2);
+        // The version-4 IP runs hold the migrated event beside the new one.
+        let s = store.ip_summary(ip).expect("summary");
+        assert_eq!(
+            (s.events, s.flagged_events, s.first_seen_ms, s.last_seen_ms),
+            (2, 2, Some(1000), Some(2000))
+        );
         let (new, old) = (&page.items[0], &page.items[1]);
         assert_eq!(
             (
@@ -773,6 +784,117 @@ mod tests {
                 .expect("segs")
         };
         assert_eq!(segs, vec![70000 >> schema::SEG_SHIFT]);
+    }
+
+    /// A version-3 database (events indexed by `events_ip`) migrates to the
+    /// IP runs of version 4: its events are found by IP (with and without a
+    /// residual filter), counted by `ip_summary` beside new ones, and pruned
+    /// from the runs with the table.
+    #[test]
+    fn a_version_3_database_migrates_to_ip_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(DB_FILE);
+        {
+            let c = Connection::open(&path).expect("open");
+            c.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;")
+                .expect("pragmas");
+            for (i, step) in schema::MIGRATIONS[..3].iter().enumerate() {
+                c.execute_batch(&format!(
+                    "BEGIN; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
+                    schema::APPLICATION_ID,
+                    i + 1
+                ))
+                .expect("v3 schema");
+            }
+            c.execute_batch("INSERT INTO dict (id, value) VALUES (1, 'nginx'), (2, 'a.log'), (3, 'http'), (4, 'request'), (5, 'success');")
+                .expect("dict");
+            // (id, ts, ip, status, flagged): two segments, two IPs.
+            for (id, ts, ip, status, flagged) in [
+                (10i64, 1_000i64, [10u8, 0, 0, 1], 200i64, 0i64),
+                (11, 1_500, [10, 0, 0, 2], 200, 0),
+                (20_000, 3_000, [10, 0, 0, 1], 500, 1),
+                (20_001, 2_000, [10, 0, 0, 1], 200, 0),
+            ] {
+                c.execute(
+                    "INSERT INTO events (id, ts, seg, source, file, line, kind, action, outcome, ip, user, status, \
+                     bytes, raw, rules, categories, flagged, blocked) \
+                     VALUES (?1, ?2, ?1 >> 14, 1, 2, 1, 3, 4, 5, ?3, '', ?4, 10, 'a line', '', '', ?5, 0)",
+                    rusqlite::params![id, ts, &ip[..], status, flagged],
+                )
+                .expect("v3 row");
+            }
+            c.execute_batch(
+                "INSERT INTO segs VALUES (0, 1000, 1500), (1, 2000, 3000); \
+                 UPDATE meta SET value = 4 WHERE key = 'event_count';",
+            )
+            .expect("v3 meta");
+        }
+        let store = SqliteStore::open(dir.path()).expect("migrates");
+        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
+        let ids = |q: EventQuery| -> Vec<i64> {
+            store
+                .query_events(&q)
+                .expect("query")
+                .items
+                .iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        let by_ip = EventQuery {
+            ip: Some(ip),
+            ..Default::default()
+        };
+        assert_eq!(ids(by_ip.clone()), vec![20_000, 20_001, 10]);
+        assert_eq!(
+            ids(EventQuery {
+                status: Some(500),
+                ..by_ip.clone()
+            }),
+            vec![20_000]
+        );
+        let s = store.ip_summary(ip).expect("summary");
+        assert_eq!(
+            (s.events, s.flagged_events, s.first_seen_ms, s.last_seen_ms),
+            (3, 1, Some(1000), Some(3000))
+        );
+        store
+            .ingest(&IngestBatch {
+                events: &[EventRow {
+                    ts_ms: 4000,
+                    source: "nginx",
+                    file: "a.log",
+                    kind: "http",
+                    source_ip: Some(ip),
+                    raw: "a new line",
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .expect("ingest");
+        assert_eq!(ids(by_ip.clone()), vec![20_002, 20_000, 20_001, 10]);
+        // Retention by count drops the two oldest (ts 1000 and 1500) from the runs too.
+        assert_eq!(
+            store
+                .prune(
+                    &Retention {
+                        max_age_days: None,
+                        max_events: Some(3),
+                    },
+                    4000,
+                )
+                .expect("prune"),
+            2
+        );
+        assert_eq!(ids(by_ip), vec![20_002, 20_000, 20_001]);
+        let s = store.ip_summary(ip).expect("summary");
+        assert_eq!((s.events, s.first_seen_ms), (3, Some(2000)));
+        assert_eq!(
+            store
+                .ip_summary("10.0.0.2".parse().expect("ip"))
+                .expect("summary")
+                .events,
+            0
+        );
     }
 
     #[test]
