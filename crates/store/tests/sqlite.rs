@@ -104,6 +104,19 @@ fn all_pages(store: &SqliteStore, mut q: EventQuery) -> Vec<EventRecord> {
     panic!("pagination does not end");
 }
 
+/// Every event of one IP, read in pages of `limit`.
+fn ip_pages(store: &SqliteStore, addr: &str, limit: u32) -> Vec<EventRecord> {
+    let q = EventQuery {
+        ip: Some(ip(addr)),
+        page: PageRequest {
+            cursor: None,
+            limit,
+        },
+        ..Default::default()
+    };
+    all_pages(store, q)
+}
+
 fn sample() -> Vec<Owned> {
     let mut v = Vec::new();
     for i in 0..100i64 {
@@ -946,17 +959,7 @@ fn prune_by_age_and_count_keeps_event_count_exact() {
         (s.events, s.first_seen_ms, s.last_seen_ms),
         (20, Some(T0 + 30), Some(T0 + 49))
     );
-    let by_ip = all_pages(
-        &store,
-        EventQuery {
-            ip: Some(ip("10.0.0.1")),
-            page: PageRequest {
-                cursor: None,
-                limit: 7,
-            },
-            ..Default::default()
-        },
-    );
+    let by_ip = ip_pages(&store, "10.0.0.1", 7);
     assert_eq!(by_ip.len(), 20);
     // Rollups of the pruned days are gone too.
     let old = store
@@ -1249,17 +1252,7 @@ fn extreme_timestamps_do_not_break_anything() {
         all.iter().map(|e| e.ts_ms).collect::<Vec<_>>(),
         vec![i64::MAX, 0, -1, i64::MIN]
     );
-    let by_ip = all_pages(
-        &store,
-        EventQuery {
-            ip: Some(ip("10.0.0.1")),
-            page: PageRequest {
-                cursor: None,
-                limit: 1,
-            },
-            ..Default::default()
-        },
-    );
+    let by_ip = ip_pages(&store, "10.0.0.1", 1);
     assert_eq!(by_ip.len(), 4);
     let s = store.ip_summary(ip("10.0.0.1")).expect("summary");
     assert_eq!(
