@@ -541,7 +541,7 @@ impl Matcher {
                 state,
             };
             // A necessary cheap item is false: the condition cannot hold.
-            if rule.pre.iter().any(|&i| !ctx.item(i)) && !self.t.exhaustive {
+            if !self.t.exhaustive && rule.pre.iter().any(|&i| !ctx.item(i)) {
                 continue;
             }
             if rule.cond.eval(&mut |s| ctx.selection(rule, s)) {

@@ -204,9 +204,6 @@ fn parse_dash_number(s: &str) -> Option<u64> {
     if s == "-" {
         return Some(0);
     }
-    if s.len() > 19 {
-        return None;
-    }
     digits(s)
 }
 

@@ -598,6 +598,23 @@ mod tests {
         check::<SqliteStore>();
     }
 
+    /// A database file made by the first `version` migrations only, as that
+    /// release of secmo left it (8 KiB pages, WAL).
+    fn database_at_version(path: &std::path::Path, version: usize) -> Connection {
+        let c = Connection::open(path).expect("open");
+        c.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;")
+            .expect("pragmas");
+        for (i, step) in schema::MIGRATIONS[..version].iter().enumerate() {
+            c.execute_batch(&format!(
+                "BEGIN; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
+                schema::APPLICATION_ID,
+                i + 1
+            ))
+            .unwrap_or_else(|e| panic!("schema version {}: {e}", i + 1));
+        }
+        c
+    }
+
     /// A version-2 database (made by the version-2 migrations, one event
     /// row as version 2 wrote them) opens, migrates to the latest version and reads
     /// back the same records, beside rows written after the migration.
@@ -606,17 +623,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(DB_FILE);
         {
-            let c = Connection::open(&path).expect("open");
-            c.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;")
-                .expect("pragmas");
-            for (i, step) in schema::MIGRATIONS[..2].iter().enumerate() {
-                c.execute_batch(&format!(
-                    "BEGIN; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
-                    schema::APPLICATION_ID,
-                    i + 1
-                ))
-                .expect("v2 schema");
-            }
+            let c = database_at_version(&path, 2);
             c.execute(
                 "INSERT INTO events (id, ts, seg, source, file, line, kind, action, outcome, ip, user, method, \
                  path, query, status, bytes, referrer, user_agent, raw, rules, categories, flagged, blocked) \
@@ -795,17 +802,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(DB_FILE);
         {
-            let c = Connection::open(&path).expect("open");
-            c.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;")
-                .expect("pragmas");
-            for (i, step) in schema::MIGRATIONS[..3].iter().enumerate() {
-                c.execute_batch(&format!(
-                    "BEGIN; {step}; PRAGMA application_id = {}; PRAGMA user_version = {}; COMMIT;",
-                    schema::APPLICATION_ID,
-                    i + 1
-                ))
-                .expect("v3 schema");
-            }
+            let c = database_at_version(&path, 3);
             c.execute_batch("INSERT INTO dict (id, value) VALUES (1, 'nginx'), (2, 'a.log'), (3, 'http'), (4, 'request'), (5, 'success');")
                 .expect("dict");
             // (id, ts, ip, status, flagged): two segments, two IPs.
