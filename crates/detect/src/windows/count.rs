@@ -20,7 +20,12 @@ impl Window for CountWindow {
     fn add(&mut self, spec: &Spec, ts: i64, _ev: &Event, _steps: u8) -> Option<Crossing> {
         let need = spec.need as usize;
         // Insert in time order: late lines slot in where they belong.
-        let pos = self.times.partition_point(|&t| t <= ts);
+        // Logs are mostly in time order: then the new time goes at the end.
+        let pos = if self.times.back().is_none_or(|&last| last <= ts) {
+            self.times.len()
+        } else {
+            self.times.partition_point(|&t| t <= ts)
+        };
         if self.times.len() >= need && pos == 0 {
             // Older than all the held newest N: it cannot complete a window they do not.
             return None;

@@ -1,6 +1,7 @@
 //! Group-by keys and the per-rule map of window state they index.
 //!
-//! A key is a 128-bit keyed hash of the group-by values (encoded into a
+//! A key is the client address when the group-by is `source.ip` alone, else
+//! a 128-bit keyed hash of the group-by values (encoded into a
 //! reusable buffer first): fixed size, so keys cost no allocation and compare
 //! in one instruction. Two groups share state only if their hashes collide,
 //! about 2^-64 for 100k keys, with per-process random seeds an attacker
@@ -85,9 +86,19 @@ impl KeyHasher {
     /// The key of `ev`'s group-by values; `None` when a value is absent (a
     /// per-IP rule cannot attribute an event without an IP, so it is skipped).
     pub fn key(&mut self, parts: &[KeyPart], ev: &Event) -> Option<Key> {
-        if parts.is_empty() {
+        match parts {
             // A global window (no group-by): one key, the same for every event.
-            return Some(0);
+            [] => return Some(0),
+            // One address, the usual group-by: the key is the address itself
+            // (IPv4 as IPv4-mapped IPv6). Exact, with no encoding or hashing per
+            // event; the state map still hashes it with its own random seed.
+            [KeyPart::Field(Field::SourceIp)] => {
+                return ev.source_ip.map(|ip| match ip {
+                    std::net::IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+                    std::net::IpAddr::V6(v6) => u128::from(v6),
+                });
+            }
+            _ => {}
         }
         if !encode(parts, ev, &mut self.buf) {
             return None;
@@ -295,6 +306,11 @@ mod tests {
         assert_ne!(a, h.key(&ip, &ev_ip("10.0.0.2")));
         assert_eq!(h.key(&ip, &Event::default()), None);
         assert!(h.key(&[], &Event::default()).is_some(), "global key");
+        // An address alone is its own key: IPv6 apart from IPv4, and an
+        // IPv4-mapped IPv6 client the same host as its IPv4 form.
+        assert_ne!(a, h.key(&ip, &ev_ip("2001:db8::1")));
+        assert_ne!(a, h.key(&ip, &ev_ip("::a00:1")));
+        assert_eq!(a, h.key(&ip, &ev_ip("::ffff:10.0.0.1")));
 
         let either = [KeyPart::parse("source.ip|user.name").expect("valid")];
         let user = Event {

@@ -132,7 +132,7 @@ fn parse_line(line: &str) -> Result<Event<'_>, ParseError> {
         outcome: outcome_for_status(status),
         source_ip: parse_ipv4_fast(client)
             .map(IpAddr::V4)
-            .or_else(|| client.parse().ok())
+            .or_else(|| parse_ipv6_direct(client))
             .or_else(|| parse_ip(client)),
         user: Cow::Borrowed(dash_empty(user)),
         host: Cow::Borrowed(host),
@@ -272,6 +272,39 @@ fn parse_bracket_time(b: &[u8], start: usize) -> Option<(i64, usize)> {
 /// Parse the CLF time `10/Oct/2000:13:55:36 -0700` (nginx `$time_local`),
 /// with optional `.mmm` after the seconds. Returns milliseconds and bytes used.
 pub(crate) fn parse_clf_time(t: &[u8]) -> Option<(i64, usize)> {
+    // Lines of a busy log share their second: the last whole-second time
+    // (`10/Oct/2000:13:55:36 -0700`, no fraction) is remembered per thread, and
+    // a line with the same 26 bytes reuses its value instead of converting it.
+    let whole: Option<[u8; CLF_WHOLE]> = t
+        .get(..CLF_WHOLE)
+        .filter(|k| k[20] == b' ')
+        .and_then(|k| k.try_into().ok());
+    if let Some(key) = whole
+        && let Some(ms) = LAST_CLF.with(|c| {
+            let (k, ms) = c.get();
+            (k == key).then_some(ms)
+        })
+    {
+        return Some((ms, CLF_WHOLE));
+    }
+    let parsed = convert_clf_time(t);
+    if let (Some(key), Some((ms, CLF_WHOLE))) = (whole, parsed) {
+        LAST_CLF.with(|c| c.set((key, ms)));
+    }
+    parsed
+}
+
+/// Length of a CLF time without a fraction, zone included.
+const CLF_WHOLE: usize = 26;
+
+thread_local! {
+    /// The last whole-second CLF time converted on this thread, and its value.
+    /// Starts with a key no valid time has (a zero byte where `/` belongs).
+    static LAST_CLF: std::cell::Cell<([u8; CLF_WHOLE], i64)> =
+        const { std::cell::Cell::new(([0; CLF_WHOLE], 0)) };
+}
+
+fn convert_clf_time(t: &[u8]) -> Option<(i64, usize)> {
     if t.len() < 26
         || t[2] != b'/'
         || t[6] != b'/'
@@ -429,6 +462,16 @@ pub(crate) fn parse_ipv4_fast(s: &str) -> Option<std::net::Ipv4Addr> {
 
 /// An HTTP method token: 1–20 letters (RFC 9110 tchar without the punctuation
 /// junk requests are made of).
+/// An IPv6 client parsed as such: `IpAddr::from_str` tries IPv4 first, which
+/// the fast path above already ruled out. Anything else (bracketed, zoned,
+/// hostnames) falls through to [`parse_ip`].
+fn parse_ipv6_direct(s: &str) -> Option<IpAddr> {
+    if !s.as_bytes().contains(&b':') {
+        return None;
+    }
+    s.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+}
+
 pub(crate) fn is_method(m: &str) -> bool {
     !m.is_empty()
         && m.len() <= 20
@@ -671,6 +714,28 @@ mod tests {
         assert_eq!(parse_clf_time(b"10/Oct/2000:25:55:36 -0700"), None);
         assert_eq!(parse_clf_time(b"10/Oct/2000:13:55:36 0700"), None);
         assert_eq!(parse_clf_time(b"10/Oct/2000:13:55:36"), None);
+    }
+
+    #[test]
+    fn remembered_clf_time_matches_a_fresh_conversion() {
+        let times: [&[u8]; 6] = [
+            b"10/Oct/2000:13:55:36 -0700",
+            b"10/Oct/2000:13:55:36 -0700",
+            b"10/Oct/2000:13:55:36 +0000",
+            b"10/Oct/2000:13:55:37 -0700",
+            b"10/Oct/2000:13:55:37 -0700\" rest of line",
+            b"10/Oct/2000:25:55:37 -0700",
+        ];
+        for t in times {
+            // Twice: the second call is answered from the thread's last time.
+            assert_eq!(parse_clf_time(t), convert_clf_time(t), "{t:?}");
+            assert_eq!(parse_clf_time(t), convert_clf_time(t), "{t:?}");
+        }
+        assert_eq!(
+            parse_clf_time(b"10/Oct/2000:13:55:36 +0000"),
+            Some((971_186_136_000, 26))
+        );
+        assert_eq!(parse_clf_time(b"10/Oct/2000:25:55:37 -0700"), None);
     }
 
     #[test]
