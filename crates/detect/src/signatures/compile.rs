@@ -122,6 +122,9 @@ pub(super) struct FieldAutomaton {
     pub ac: AhoCorasick,
     /// Automaton pattern id → slots using that pattern.
     pub pattern_slots: Vec<Vec<u32>>,
+    /// Every slot belongs to a `kind_only` rule: once those are decided per
+    /// kind, the scan is not needed (except when evaluating exhaustively).
+    pub only_kind_rules: bool,
 }
 
 /// A selection: any of the alternatives, each an AND of items. `{}` is `[[]]`: true.
@@ -147,6 +150,11 @@ pub(super) struct Rule {
     /// without: tested first, so that most rules reading only status codes or
     /// sizes are dismissed in a compare or two.
     pub pre: Vec<u32>,
+    /// Every item tests `event.kind` and there is no `order`: the outcome is a
+    /// function of the kind alone, decided once per kind at compile time.
+    pub kind_only: bool,
+    /// For a `kind_only` rule: bit k set when the condition holds for kind k.
+    pub always: u8,
 }
 
 impl Test {
@@ -184,6 +192,8 @@ pub(super) struct Tables {
     pub n_sels: usize,
     /// Evaluate every rule and open every regex gate (tests: gates must not change results).
     pub exhaustive: bool,
+    /// [`Rule::always`] is filled in: `kind_only` rules are answered from it.
+    pub kinds_decided: bool,
 }
 
 #[derive(Default)]
@@ -226,10 +236,17 @@ pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
             .map_err(|e| {
                 RuleError::invalid("*", format!("automaton for {}: {e}", field.ecs_name()))
             })?;
+        let only_kind_rules = fp.slots.iter().flatten().all(|&sid| {
+            b.slots
+                .get(sid as usize)
+                .and_then(|slot| rules.get(slot.rule as usize))
+                .is_some_and(|r: &Rule| r.kind_only)
+        });
         automata.push(FieldAutomaton {
             field,
             ac,
             pattern_slots: fp.slots,
+            only_kind_rules,
         });
     }
     Ok(Tables {
@@ -240,6 +257,7 @@ pub(super) fn compile(docs: &[RuleDoc]) -> Result<Tables, RuleError> {
         kind_fields: b.kind_fields,
         n_sels: b.sel as usize,
         exhaustive: false,
+        kinds_decided: false,
     })
 }
 
@@ -338,6 +356,13 @@ impl Builder {
             sels.get(s)
                 .is_some_and(|sel| sel.alts.iter().any(Vec::is_empty))
         });
+        let own = self.items.get(first_item..).unwrap_or_default();
+        let kind_only = order.is_empty()
+            && !own.is_empty()
+            && own.iter().all(|it| {
+                it.field == Field::Kind
+                    && matches!(it.test, Test::Literal { .. } | Test::Text { .. })
+            });
         let mut pre = Vec::new();
         necessary(&cond, &sels, &mut pre);
         pre.retain(|&i| {
@@ -355,6 +380,8 @@ impl Builder {
             gated,
             untouched,
             pre,
+            kind_only,
+            always: 0,
         })
     }
 

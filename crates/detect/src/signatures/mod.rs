@@ -413,10 +413,38 @@ fn run_detector(det: Detector, f: Field, text: &[u8]) -> bool {
 
 impl Matcher {
     pub fn compile(docs: &[RuleDoc]) -> Result<Matcher, RuleError> {
-        Ok(Matcher {
+        let mut m = Matcher {
             t: compile::compile(docs)?,
             id: NEXT_MATCHER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        })
+        };
+        m.decide_kind_only_rules();
+        Ok(m)
+    }
+
+    /// Rules that only test `event.kind` (`request: {event.kind: http}` before a
+    /// rate window) hold or fail for every event of a kind alike: evaluate them
+    /// once per kind, through the ordinary path, on an event with nothing but
+    /// that kind, and answer from the result afterwards.
+    fn decide_kind_only_rules(&mut self) {
+        let (mut scratch, mut hits) = (Scratch::default(), Vec::new());
+        let mut always = vec![0u8; self.t.rules.len()];
+        for (bit, kind) in EventKind::ALL.iter().enumerate() {
+            let ev = Event {
+                kind: *kind,
+                ..Event::default()
+            };
+            hits.clear();
+            self.matches(&ev, &mut scratch, &mut hits);
+            for h in &hits {
+                if let Some(a) = always.get_mut(h.rule as usize) {
+                    *a |= 1 << bit;
+                }
+            }
+        }
+        for (rule, a) in self.t.rules.iter_mut().zip(always) {
+            rule.always = if rule.kind_only { a } else { 0 };
+        }
+        self.t.kinds_decided = true;
     }
 
     /// A matcher that evaluates every rule with every gate open: slow, for
@@ -453,8 +481,9 @@ impl Matcher {
             .position(|k| *k == ev.kind)
             .unwrap_or(0);
         let fields = self.t.kind_fields.get(kind_bit).copied().unwrap_or(0);
+        let kinds_decided = self.t.kinds_decided && !self.t.exhaustive;
         for fa in &self.t.automata {
-            if fields & (1 << fa.field as u32) == 0 {
+            if fields & (1 << fa.field as u32) == 0 || (kinds_decided && fa.only_kind_rules) {
                 continue;
             }
             let mut recorded = None;
@@ -525,6 +554,15 @@ impl Matcher {
         }
         for (ri, rule) in self.t.rules.iter().enumerate() {
             if rule.kinds & (1 << kind_bit) == 0 {
+                continue;
+            }
+            if rule.kind_only && self.t.kinds_decided && !self.t.exhaustive {
+                if rule.always & (1 << kind_bit) != 0 {
+                    out.push(Hit {
+                        rule: ri as u32,
+                        steps: 0,
+                    });
+                }
                 continue;
             }
             if rule.gated

@@ -460,3 +460,77 @@ fn web_rules_generalised_families() {
         assert!(ids.is_empty(), "{path}?{query} flagged by {ids:?}");
     }
 }
+
+/// Rules testing only `event.kind` are answered from a per-kind table; for
+/// every kind, and for a rule that tests the kind beside something else, the
+/// answer is what evaluating the condition gives.
+#[test]
+fn kind_only_rules_are_answered_as_evaluated() {
+    let yaml = r#"
+id: any-http
+title: t
+category: flood
+severity: low
+description: d
+recommendation: r
+detection:
+  request:
+    event.kind: http
+  condition: request
+---
+id: not-db
+title: t
+category: flood
+severity: low
+description: d
+recommendation: r
+detection:
+  db:
+    event.kind|startswith: d
+  condition: not db
+---
+id: http-post
+title: t
+category: flood
+severity: low
+description: d
+recommendation: r
+detection:
+  request:
+    event.kind: http
+    http.request.method: POST
+  condition: request
+"#;
+    let mut set = RuleSet::default();
+    set.add_yaml("test.yml", yaml).expect("valid yaml");
+    let own: Vec<RuleDoc> = set.enabled().cloned().collect();
+    let m = Matcher::compile(&own).expect("compiles");
+    let every = Matcher::compile_exhaustive(&own).expect("compiles");
+    assert!(m.t.rules[0].kind_only && m.t.rules[1].kind_only);
+    assert!(!m.t.rules[2].kind_only, "the method is not the kind");
+    let docs: Vec<RuleDoc> = RuleSet::builtin()
+        .expect("built-in rules")
+        .enabled()
+        .cloned()
+        .collect();
+    let builtin = Matcher::compile(&docs).expect("compiles");
+    let builtin_every = Matcher::compile_exhaustive(&docs).expect("compiles");
+    for kind in EventKind::ALL {
+        for method in ["GET", "POST"] {
+            let ev = Event {
+                kind: *kind,
+                method: method.into(),
+                path: "/login".into(),
+                ..Event::default()
+            };
+            assert_eq!(hits(&m, &ev), hits(&every, &ev), "{kind:?} {method}");
+            assert_eq!(
+                hits(&builtin, &ev),
+                hits(&builtin_every, &ev),
+                "built-in rules, {kind:?} {method}"
+            );
+        }
+    }
+    let http = hits(&m, &http("/", ""));
+    assert!(http.iter().any(|h| h.rule == 0) && http.iter().any(|h| h.rule == 1));
+}

@@ -260,13 +260,19 @@ impl<S: Default> Keyed<S> {
     /// older: a new stream), starts afresh, so results do not depend on when the
     /// generations happened to rotate.
     pub fn touch(&mut self, key: Key, ts: i64) -> Option<&mut Entry<S>> {
-        if !self.current.contains_key(&key) {
+        if self.len() >= self.cap && !self.current.contains_key(&key) {
+            // At the cap a new key first makes room (which may rotate).
             let moved = self.previous.remove(&key);
             self.room();
             self.current.insert(key, moved.unwrap_or_else(|| fresh(ts)));
         }
+        // Below the cap, one lookup finds or inserts the key.
+        let previous = &mut self.previous;
+        let entry = self
+            .current
+            .entry(key)
+            .or_insert_with(|| previous.remove(&key).unwrap_or_else(|| fresh(ts)));
         let idle_ms = self.idle_ms;
-        let entry = self.current.get_mut(&key)?;
         let gap = ts.saturating_sub(entry.last_ms);
         if gap >= idle_ms || gap <= -idle_ms {
             *entry = fresh(ts);
