@@ -37,6 +37,19 @@ pub(super) enum NumOp {
     Lte,
 }
 
+impl NumOp {
+    #[inline]
+    pub fn holds(self, n: u64, v: u64) -> bool {
+        match self {
+            NumOp::Eq => n == v,
+            NumOp::Gt => n > v,
+            NumOp::Gte => n >= v,
+            NumOp::Lt => n < v,
+            NumOp::Lte => n <= v,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Detector {
     Sqli,
@@ -150,6 +163,10 @@ pub(super) struct Rule {
     /// without: tested first, so that most rules reading only status codes or
     /// sizes are dismissed in a compare or two.
     pub pre: Vec<u32>,
+    /// The single-valued number tests of the necessary cheap items
+    /// (`status: 404`, `bytes|gt: 0`), as (field, comparison, value), taken
+    /// out of `pre`: decided with one compare, before anything else.
+    pub pre_numbers: Vec<(Field, NumOp, u64)>,
     /// Every item tests `event.kind` and there is no `order`: the outcome is a
     /// function of the kind alone, decided once per kind at compile time.
     pub kind_only: bool,
@@ -372,6 +389,15 @@ impl Builder {
         });
         pre.sort_unstable();
         pre.dedup();
+        let single_number = |i: u32| match self.items.get(i as usize) {
+            Some(Item {
+                field,
+                test: Test::Number { op, values, .. },
+            }) if values.len() == 1 => values.first().map(|&v| (*field, *op, v)),
+            _ => None,
+        };
+        let pre_numbers = pre.iter().filter_map(|&i| single_number(i)).collect();
+        pre.retain(|&i| single_number(i).is_none());
         Ok(Rule {
             kinds,
             cond,
@@ -380,6 +406,7 @@ impl Builder {
             gated,
             untouched,
             pre,
+            pre_numbers,
             kind_only,
             always: 0,
         })

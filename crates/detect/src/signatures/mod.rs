@@ -13,7 +13,7 @@ pub mod normalise;
 
 use crate::rules::RuleError;
 use crate::rules::schema::RuleDoc;
-use compile::{Detector, N_FIELDS, NumOp, Pos, Rule, Tables, Test};
+use compile::{Detector, N_FIELDS, Pos, Rule, Tables, Test};
 use secmo_event::{Action, Event, EventKind, Field, Outcome};
 use std::fmt::Write as _;
 
@@ -572,13 +572,22 @@ impl Matcher {
             {
                 continue;
             }
+            // A necessary cheap item is false: the condition cannot hold.
+            // Single number compares first, straight from the event.
+            if !self.t.exhaustive
+                && !rule
+                    .pre_numbers
+                    .iter()
+                    .all(|&(f, op, v)| ev.number(f).is_some_and(|n| op.holds(n, v)))
+            {
+                continue;
+            }
             let mut ctx = Ctx {
                 t: &self.t,
                 ev,
                 texts,
                 state,
             };
-            // A necessary cheap item is false: the condition cannot hold.
             if !self.t.exhaustive && rule.pre.iter().any(|&i| !ctx.item(i)) {
                 continue;
             }
@@ -686,13 +695,7 @@ impl Ctx<'_, '_, '_, '_> {
                 found == *want
             }
             Test::Number { op, values, all } => match ev.number(f) {
-                Some(n) => any_or_all(values, *all, |&v| match op {
-                    NumOp::Eq => n == v,
-                    NumOp::Gt => n > v,
-                    NumOp::Gte => n >= v,
-                    NumOp::Lt => n < v,
-                    NumOp::Lte => n <= v,
-                }),
+                Some(n) => any_or_all(values, *all, |&v| op.holds(n, v)),
                 None => false,
             },
             Test::Cidr(nets) => ev
