@@ -287,15 +287,28 @@ fn referrer_host(r: &str) -> Option<&str> {
         start += 2;
     }
     let rest = b.get(start..end)?;
-    let authority_len = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
-    let authority = rest.get(..authority_len)?;
-    let host_from = memchr::memrchr(b'@', authority).map_or(0, |i| i + 1);
-    let host = authority.get(host_from..)?;
+    // One pass to the end of the authority (a few dozen bytes: a plain loop
+    // beats setting up vector searches), noting the last `@` and the first `:`
+    // after it.
+    let (mut host_from, mut colon) = (0, None);
+    let mut authority_len = rest.len();
+    for (i, &c) in rest.iter().enumerate() {
+        match c {
+            b'/' | b'?' | b'#' => {
+                authority_len = i;
+                break;
+            }
+            b'@' => (host_from, colon) = (i + 1, None),
+            b':' if colon.is_none() => colon = Some(i),
+            _ => {}
+        }
+    }
+    let host = rest.get(host_from..authority_len)?;
     let mut host_len = if host.first() == Some(&b'[') {
         // IPv6 literal: keep the brackets, drop the port.
         memchr::memchr(b']', host).map_or(host.len(), |i| i + 1)
     } else {
-        memchr::memchr(b':', host).unwrap_or(host.len())
+        colon.map_or(host.len(), |c| c - host_from)
     };
     while host_len > 0 && host.get(host_len - 1) == Some(&b'.') {
         host_len -= 1;

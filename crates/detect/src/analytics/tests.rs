@@ -150,6 +150,10 @@ fn referrer_hosts() {
         Some("a.example.org")
     );
     assert_eq!(referrer_host("http://u:p@h.test:8080?q"), Some("h.test"));
+    assert_eq!(referrer_host("http://a@b:c@d.test:1/x"), Some("d.test"));
+    assert_eq!(referrer_host("http://u:p@h.test"), Some("h.test"));
+    assert_eq!(referrer_host("http://h.test:80#top"), Some("h.test"));
+    assert_eq!(referrer_host("http://u:p@:80/"), None);
     assert_eq!(
         referrer_host("http://[2001:db8::1]:80/"),
         Some("[2001:db8::1]")

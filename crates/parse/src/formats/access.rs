@@ -388,7 +388,9 @@ pub(crate) fn split_request(request: &str) -> RequestParts<'_> {
     // Byte searches: these run for every line (a space is one byte, so the
     // halves are on character boundaries).
     let b = request.as_bytes();
-    let Some(sp) = memchr(b' ', b) else {
+    // A method is at most 20 bytes: a byte loop finds its end sooner than a
+    // vector search is set up.
+    let Some(sp) = b.iter().take(21).position(|&c| c == b' ') else {
         return raw;
     };
     let (method, rest) = (
@@ -398,12 +400,23 @@ pub(crate) fn split_request(request: &str) -> RequestParts<'_> {
     if !is_method(method) {
         return raw;
     }
-    let (target, protocol) = match memchr::memrchr(b' ', rest.as_bytes())
-        .and_then(|i| Some((rest.get(..i)?, rest.get(i + 1..)?)))
-    {
-        Some((t, p)) if p.starts_with("HTTP/") || p.starts_with("HTTPS/") => (t, p),
-        _ => (rest, ""),
+    // Nearly always ` HTTP/1.1` or ` HTTP/2.0`: look there before searching.
+    let r = rest.as_bytes();
+    let last_space = match r.len().checked_sub(9) {
+        Some(i)
+            if r.get(i) == Some(&b' ')
+                && r.get(i + 1..i + 6) == Some(b"HTTP/")
+                && r.get(i + 6..).is_some_and(|v| !v.contains(&b' ')) =>
+        {
+            Some(i)
+        }
+        _ => memchr::memrchr(b' ', r),
     };
+    let (target, protocol) =
+        match last_space.and_then(|i| Some((rest.get(..i)?, rest.get(i + 1..)?))) {
+            Some((t, p)) if p.starts_with("HTTP/") || p.starts_with("HTTPS/") => (t, p),
+            _ => (rest, ""),
+        };
     let (path, query) = split_target(target);
     RequestParts {
         method,
@@ -611,6 +624,21 @@ mod tests {
             let std = s.parse::<std::net::Ipv4Addr>().ok();
             assert_eq!(fast, std, "{s:?}");
         }
+    }
+
+    #[test]
+    fn request_split_takes_the_last_space_before_the_protocol() {
+        fn parts(r: &str) -> (&str, &str, &str, &str) {
+            let p = split_request(r);
+            (p.method, p.path, p.query, p.protocol)
+        }
+        assert_eq!(parts("GET /a?b HTTP/1.1"), ("GET", "/a", "b", "HTTP/1.1"));
+        assert_eq!(parts("GET /a b HTTP/2.0"), ("GET", "/a b", "", "HTTP/2.0"));
+        assert_eq!(parts("GET /x HTTP/1 1"), ("GET", "/x HTTP/1 1", "", ""));
+        assert_eq!(parts("GET /x HTTP/10.10"), ("GET", "/x", "", "HTTP/10.10"));
+        assert_eq!(parts("GET /x"), ("GET", "/x", "", ""));
+        assert_eq!(parts("GET HTTP/1.1"), ("GET", "HTTP/1.1", "", ""));
+        assert_eq!(parts("VERYLONGMETHODNAMEXYZW /x HTTP/1.1").0, "");
     }
 
     #[test]
