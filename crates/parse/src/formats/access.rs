@@ -685,6 +685,17 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn fast_ipv4_agrees_on_any_text(s in "[0-9.]{0,16}") {
+            proptest::prop_assert_eq!(parse_ipv4_fast(&s), s.parse::<std::net::Ipv4Addr>().ok());
+        }
+
+        #[test]
+        fn fast_ipv4_reads_every_address(bits in proptest::prelude::any::<u32>()) {
+            let a = std::net::Ipv4Addr::from(bits);
+            proptest::prop_assert_eq!(parse_ipv4_fast(&a.to_string()), Some(a));
+        }
+
+        #[test]
         fn fast_ipv6_agrees_on_any_text(s in "[0-9a-fA-F:.]{0,46}") {
             proptest::prop_assert_eq!(parse_ipv6_fast(&s), s.parse::<std::net::Ipv6Addr>().ok());
         }
