@@ -15,7 +15,6 @@ mod merge;
 mod stream;
 pub mod utf8;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
 use secmo_detect::analytics::Analytics;
 use secmo_detect::engine::Detector;
 use secmo_detect::report::UnparsedSample;
@@ -213,43 +212,33 @@ impl Analysis {
         } else {
             self.opts.threads
         };
-        let (work_tx, work_rx) = bounded::<(u64, Chunk)>(workers * 2);
-        let (free_tx, free_rx) = bounded::<Chunk>(workers * 3);
         let turnstile = Turnstile::default();
         let shared = Mutex::new(Shared {
             state,
             summary: &mut summary,
         });
         let parser: Option<&dyn LineParser> = parser.as_deref();
+        let source = Mutex::new(Source {
+            chunker,
+            first: (has_data || !first.data.is_empty() || !first.oversized.is_empty())
+                .then_some(first),
+            more: has_data,
+            next_seq: 0,
+            error: None,
+            progress: &self.progress,
+            base: progress_base,
+            input_progress: &input_progress,
+        });
 
         let analytics = std::thread::scope(|scope| -> Result<Vec<Analytics>, PipelineError> {
-            // The reader owns the only sender: when it returns, the workers' queue closes.
-            let reader = scope.spawn(|| {
-                let work_tx = work_tx;
-                reader_loop(
-                    chunker,
-                    first,
-                    has_data,
-                    &work_tx,
-                    &free_rx,
-                    &self.progress,
-                    progress_base,
-                    &input_progress,
-                )
-            });
             let mut handles = Vec::with_capacity(workers);
             for _ in 0..workers {
-                let rx = work_rx.clone();
-                let free = free_tx.clone();
                 let detector = &self.detector;
-                let turnstile = &turnstile;
-                let shared = &shared;
+                let (turnstile, shared, source) = (&turnstile, &shared, &source);
                 handles.push(scope.spawn(move || {
-                    worker_loop(input, parser, detector, rx, free, turnstile, shared)
+                    worker_loop(input, parser, detector, source, turnstile, shared)
                 }));
             }
-            drop(work_rx);
-            drop(free_tx);
             let mut out = Vec::with_capacity(workers);
             for h in handles {
                 out.push(
@@ -257,14 +246,15 @@ impl Analysis {
                         .map_err(|_| PipelineError::Internal("a parser worker panicked"))?,
                 );
             }
-            let reader_error = reader
-                .join()
-                .map_err(|_| PipelineError::Internal("the reader panicked"))?;
-            if read_error.is_none() {
-                read_error = reader_error;
-            }
             Ok(out)
         })?;
+        let reader_error = source
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .error;
+        if read_error.is_none() {
+            read_error = reader_error;
+        }
         summary.error = read_error;
         if let Some(size) = opened.size {
             self.progress
@@ -310,50 +300,59 @@ impl Turnstile {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn reader_loop<R: std::io::Read>(
-    mut chunker: LineChunker<R>,
-    first: Chunk,
-    has_data: bool,
-    work: &Sender<(u64, Chunk)>,
-    free: &Receiver<Chunk>,
-    progress: &ProgressState,
+/// The input, read in turns by the workers themselves: a worker that needs
+/// lines takes the lock, refills its own buffer and gets the chunk's sequence
+/// number. With no reader thread, nothing else competes with the workers for
+/// the two cores (a reader thread preempting the worker in the ordered section
+/// stalled the other one at the turnstile).
+struct Source<'p, R: std::io::Read> {
+    chunker: LineChunker<R>,
+    /// The chunk read to recognise the format, handed out first.
+    first: Option<Chunk>,
+    /// False once the input ended or failed.
+    more: bool,
+    next_seq: u64,
+    /// The read error that ended the input.
+    error: Option<String>,
+    progress: &'p ProgressState,
     base: u64,
-    input_progress: &AtomicU64,
-) -> Option<String> {
-    if !has_data {
-        // The first chunk may still hold lines when an error followed them.
-        if !first.data.is_empty() || !first.oversized.is_empty() {
-            let _ = work.send((0, first));
+    input_progress: &'p AtomicU64,
+}
+
+impl<R: std::io::Read> Source<'_, R> {
+    /// Refill `chunk` with the next lines; their sequence number, or `None`
+    /// at the end of the input. Every number handed out must pass the turnstile.
+    fn next(&mut self, chunk: &mut Chunk) -> Option<u64> {
+        if let Some(first) = self.first.take() {
+            *chunk = first;
+            return Some(self.take_seq());
         }
-        return None;
-    }
-    let mut seq = 0u64;
-    if work.send((seq, first)).is_err() {
-        return None;
-    }
-    loop {
-        progress.done.store(
-            base + input_progress.load(Ordering::Relaxed),
+        if !self.more {
+            return None;
+        }
+        self.progress.done.store(
+            self.base + self.input_progress.load(Ordering::Relaxed),
             Ordering::Relaxed,
         );
-        let mut chunk = free.try_recv().unwrap_or_default();
-        match chunker.fill(&mut chunk) {
-            Ok(true) => {
-                seq += 1;
-                if work.send((seq, chunk)).is_err() {
-                    return None;
-                }
+        match self.chunker.fill(chunk) {
+            Ok(true) => Some(self.take_seq()),
+            Ok(false) => {
+                self.more = false;
+                None
             }
-            Ok(false) => return None,
             Err(e) => {
-                if !chunk.data.is_empty() {
-                    seq += 1;
-                    let _ = work.send((seq, chunk));
-                }
-                return Some(e.to_string());
+                self.more = false;
+                self.error = Some(e.to_string());
+                // Lines read before the error are still analysed.
+                (!chunk.data.is_empty()).then(|| self.take_seq())
             }
         }
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
     }
 }
 
@@ -375,12 +374,11 @@ enum LineOutcome<'a> {
     },
 }
 
-fn worker_loop(
+fn worker_loop<R: std::io::Read>(
     input: u32,
     parser: Option<&dyn LineParser>,
     detector: &Arc<Detector>,
-    rx: Receiver<(u64, Chunk)>,
-    free: Sender<Chunk>,
+    source: &Mutex<Source<'_, R>>,
     turnstile: &Turnstile,
     shared: &Mutex<Shared<'_, '_, '_>>,
 ) -> Analytics {
@@ -388,7 +386,16 @@ fn worker_loop(
     let mut scratch = Scratch::default();
     let mut hit_buf: Vec<Hit> = Vec::new();
     let mut hits: Vec<Hit> = Vec::new();
-    for (seq, mut chunk) in rx {
+    // This worker's buffer, refilled for every chunk it takes.
+    let mut chunk = Chunk::default();
+    loop {
+        let next = source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next(&mut chunk);
+        let Some(seq) = next else {
+            break;
+        };
         utf8::repair_in_place(&mut chunk.data);
         hits.clear();
         let mut outcomes = Vec::with_capacity(chunk.data.len() / 128 + 1);
@@ -516,8 +523,6 @@ fn worker_loop(
             }
         }
         turnstile.done(seq);
-        drop(outcomes);
-        let _ = free.try_send(chunk);
     }
     analytics
 }
