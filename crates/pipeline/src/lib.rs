@@ -248,10 +248,7 @@ impl Analysis {
             }
             Ok(out)
         })?;
-        let reader_error = source
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-            .error;
+        let reader_error = source.into_inner().unwrap_or_else(|p| p.into_inner()).error;
         if read_error.is_none() {
             read_error = reader_error;
         }
@@ -374,6 +371,9 @@ enum LineOutcome<'a> {
     },
 }
 
+// Kept out of line (it runs once per thread) so profilers can name it:
+// `valgrind --tool=callgrind --toggle-collect='secmo_pipeline::worker_loop*'`.
+#[inline(never)]
 fn worker_loop<R: std::io::Read>(
     input: u32,
     parser: Option<&dyn LineParser>,
