@@ -1,8 +1,9 @@
 //! Drives secmo's stages over a set of inputs and builds the [`Report`].
 //!
-//! Per input: a reader thread cuts the (decompressed) stream into chunks of whole
-//! lines; worker threads each take a chunk, repair invalid UTF-8 in place,
-//! parse every line, match signatures and record analytics — all in parallel;
+//! Per input: worker threads take turns cutting the (decompressed) stream into
+//! chunks of whole lines (each into its own buffer, see `Source`); each then
+//! repairs its chunk's invalid UTF-8 in place, parses every line, matches
+//! signatures and records analytics — all in parallel;
 //! then, in chunk order (a turnstile), the worker feeds the chunk's events to
 //! the stream's [`Engine`] for correlation and alert grouping. Events borrow
 //! from the chunk the worker owns, so nothing is copied per line.

@@ -18,9 +18,9 @@
 //! declares, refused above 100 MiB; `zstd` writes 8 MiB or less by default).
 //! Nothing is memory-mapped or read whole.
 //!
-//! A pipeline keeps a few chunks in rotation: a reader thread fills them,
-//! workers parse [`Chunk::lines`] and send them back for reuse, so steady
-//! state allocates nothing.
+//! A pipeline reuses its chunks: `secmo analyze`'s workers each refill their
+//! own (taking turns at the chunker), parse [`Chunk::lines`] and refill it
+//! again, so steady state allocates nothing.
 //!
 //! ```no_run
 //! use secmo_parse::read::{Chunk, LineChunker, expand_inputs, open_input};
