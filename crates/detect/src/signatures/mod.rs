@@ -556,7 +556,7 @@ impl Matcher {
             if rule.kinds & (1 << kind_bit) == 0 {
                 continue;
             }
-            if rule.kind_only && self.t.kinds_decided && !self.t.exhaustive {
+            if rule.kind_only && kinds_decided {
                 if rule.always & (1 << kind_bit) != 0 {
                     out.push(Hit {
                         rule: ri as u32,
