@@ -446,31 +446,10 @@ pub(crate) fn parse_ipv4_fast(s: &str) -> Option<std::net::Ipv4Addr> {
     if b.len() < 7 || b.len() > 15 {
         return None;
     }
-    let mut octets = [0u8; 4];
-    let mut i = 0;
-    for (k, octet) in octets.iter_mut().enumerate() {
-        if k > 0 {
-            if b.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-        let start = i;
-        let mut v: u32 = 0;
-        while let Some(&c) = b.get(i) {
-            if !c.is_ascii_digit() || i - start == 3 {
-                break;
-            }
-            v = v * 10 + u32::from(c - b'0');
-            i += 1;
-        }
-        let len = i - start;
-        if len == 0 || (len > 1 && b.get(start) == Some(&b'0')) {
-            return None;
-        }
-        *octet = u8::try_from(v).ok()?;
+    match read_ipv4_at(b, 0) {
+        Some((octets, end)) if end == b.len() => Some(std::net::Ipv4Addr::from(octets)),
+        _ => None,
     }
-    (i == b.len()).then(|| std::net::Ipv4Addr::from(octets))
 }
 
 /// An HTTP method token: 1–20 letters (RFC 9110 tchar without the punctuation
