@@ -2,18 +2,18 @@ use super::*;
 use crate::rules::RuleSet;
 use secmo_event::{Action, EventKind, Outcome};
 
-fn matcher(yaml: &str) -> Matcher {
+fn docs(yaml: &str) -> Vec<RuleDoc> {
     let mut set = RuleSet::default();
     set.add_yaml("test.yml", yaml).expect("valid yaml");
-    let docs: Vec<RuleDoc> = set.enabled().cloned().collect();
-    Matcher::compile(&docs).expect("rules compile")
+    set.enabled().cloned().collect()
+}
+
+fn matcher(yaml: &str) -> Matcher {
+    Matcher::compile(&docs(yaml)).expect("rules compile")
 }
 
 fn compile_err(yaml: &str) -> String {
-    let mut set = RuleSet::default();
-    set.add_yaml("test.yml", yaml).expect("valid yaml");
-    let docs: Vec<RuleDoc> = set.enabled().cloned().collect();
-    match Matcher::compile(&docs) {
+    match Matcher::compile(&docs(yaml)) {
         Ok(_) => String::new(),
         Err(e) => e.to_string(),
     }
@@ -466,44 +466,15 @@ fn web_rules_generalised_families() {
 /// answer is what evaluating the condition gives.
 #[test]
 fn kind_only_rules_are_answered_as_evaluated() {
-    let yaml = r#"
-id: any-http
-title: t
-category: flood
-severity: low
-description: d
-recommendation: r
-detection:
-  request:
-    event.kind: http
-  condition: request
----
-id: not-db
-title: t
-category: flood
-severity: low
-description: d
-recommendation: r
-detection:
-  db:
-    event.kind|startswith: d
-  condition: not db
----
-id: http-post
-title: t
-category: flood
-severity: low
-description: d
-recommendation: r
-detection:
-  request:
-    event.kind: http
-    http.request.method: POST
-  condition: request
-"#;
-    let mut set = RuleSet::default();
-    set.add_yaml("test.yml", yaml).expect("valid yaml");
-    let own: Vec<RuleDoc> = set.enabled().cloned().collect();
+    let own = docs(&[
+        rule("any-http", "  request:\n    event.kind: http\n  condition: request"),
+        rule("not-db", "  db:\n    event.kind|startswith: d\n  condition: not db"),
+        rule(
+            "http-post",
+            "  request:\n    event.kind: http\n    http.request.method: POST\n  condition: request",
+        ),
+    ]
+    .concat());
     let m = Matcher::compile(&own).expect("compiles");
     let every = Matcher::compile_exhaustive(&own).expect("compiles");
     assert!(m.t.rules[0].kind_only && m.t.rules[1].kind_only);

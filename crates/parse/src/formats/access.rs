@@ -132,7 +132,7 @@ fn parse_line(line: &str) -> Result<Event<'_>, ParseError> {
         outcome: outcome_for_status(status),
         source_ip: parse_ipv4_fast(client)
             .map(IpAddr::V4)
-            .or_else(|| parse_ipv6_direct(client))
+            .or_else(|| parse_ipv6_fast(client).map(IpAddr::V6))
             .or_else(|| parse_ip(client)),
         user: Cow::Borrowed(dash_empty(user)),
         host: Cow::Borrowed(host),
@@ -454,12 +454,6 @@ pub(crate) fn parse_ipv4_fast(s: &str) -> Option<std::net::Ipv4Addr> {
 
 /// An HTTP method token: 1–20 letters (RFC 9110 tchar without the punctuation
 /// junk requests are made of).
-/// An IPv6 client: [`parse_ipv6_fast`]. Anything else (bracketed, zoned,
-/// hostnames) falls through to [`parse_ip`].
-fn parse_ipv6_direct(s: &str) -> Option<IpAddr> {
-    parse_ipv6_fast(s).map(IpAddr::V6)
-}
-
 /// The standard library's IPv6 grammar, read the same way (hex groups of at
 /// most four digits, one `::`, an IPv4 tail in the last two groups) and
 /// giving the same answers, without its generic backtracking parser: that
