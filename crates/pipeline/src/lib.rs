@@ -22,9 +22,11 @@ use secmo_detect::engine::Detector;
 use secmo_detect::report::UnparsedSample;
 use secmo_detect::signatures::{Hit, Scratch};
 use secmo_detect::{Engine, InputSummary, MatchRecord, Report, ThreatLevel};
-use secmo_event::{Event, Origin};
+use secmo_event::Origin;
 use secmo_parse::read::{Chunk, InputSpec, LineChunker, open_input};
-use secmo_parse::{Format, LineParser, Parsed, ParserOptions, parser_for, sniff_format};
+use secmo_parse::{
+    Format, LineParser, ParseError, Parsed, ParserOptions, parser_for, sniff_format,
+};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -469,22 +471,21 @@ impl<R: std::io::Read> Source<'_, R> {
 }
 
 /// What one line became, in chunk order. Kept by value in a per-chunk vector
-/// (one allocation per chunk), so the size difference costs nothing per line.
-#[allow(clippy::large_enum_variant)]
-enum LineOutcome<'a> {
-    Event {
-        ev: Event<'a>,
-        raw: &'a str,
-        line: u64,
-        hits: std::ops::Range<usize>,
-    },
-    Skipped,
-    Unparsed {
-        line: u64,
-        reason: &'static str,
-        raw: &'a str,
-    },
+/// (one allocation per chunk). The parser's result is kept as returned, so
+/// the ~300-byte event is copied once, into the vector, rather than once
+/// more per wrapper it would otherwise be moved into.
+struct LineOutcome<'a> {
+    line: u64,
+    /// The line as read; empty when it could not be kept (invalid or too long).
+    raw: &'a str,
+    /// An event's signature hits, in the chunk's hit list.
+    hits: std::ops::Range<usize>,
+    parsed: Result<Parsed<'a>, ParseError>,
 }
+
+const E_INVALID_UTF8: ParseError = ParseError::new("invalid UTF-8");
+const E_TOO_LONG: ParseError = ParseError::new("line too long");
+const E_NO_FORMAT: ParseError = ParseError::new("unrecognised log format (use --format-in)");
 
 // Kept out of line (it runs once per thread) so profilers can name it:
 // `valgrind --tool=callgrind --toggle-collect='secmo_pipeline::worker_loop*'`.
@@ -560,54 +561,46 @@ fn parse_chunk<'a>(
     let text = utf8::as_str(&chunk.data);
     let base = chunk.data.as_ptr() as usize;
     for (line_no, bytes) in chunk.lines() {
+        let not_parsed = |raw, parsed| LineOutcome {
+            line: line_no,
+            raw,
+            hits: 0..0,
+            parsed,
+        };
         // Repaired before, so this cannot fail; treat a failure as unparsed rather than panic.
         let Some(line) = text.and_then(|t| utf8::line_str(t, base, bytes)) else {
-            outcomes.push(LineOutcome::Unparsed {
-                line: line_no,
-                reason: "invalid UTF-8",
-                raw: "",
-            });
+            outcomes.push(not_parsed("", Err(E_INVALID_UTF8)));
             continue;
         };
         if line.is_empty() {
             if oversized.iter().any(|o| o.line == line_no) {
-                outcomes.push(LineOutcome::Unparsed {
-                    line: line_no,
-                    reason: "line too long",
-                    raw: "",
-                });
+                outcomes.push(not_parsed("", Err(E_TOO_LONG)));
             } else {
-                outcomes.push(LineOutcome::Skipped);
+                outcomes.push(not_parsed("", Ok(Parsed::Skip)));
             }
             continue;
         }
         let Some(parser) = parser else {
-            outcomes.push(LineOutcome::Unparsed {
-                line: line_no,
-                reason: "unrecognised log format (use --format-in)",
-                raw: line,
-            });
+            outcomes.push(not_parsed(line, Err(E_NO_FORMAT)));
             continue;
         };
-        match parser.parse(line) {
-            Ok(Parsed::Event(ev)) => {
-                analytics.observe(&ev);
-                detector.matches(&ev, scratch, hit_buf);
-                let start = hits.len();
-                hits.extend_from_slice(hit_buf);
-                outcomes.push(LineOutcome::Event {
-                    ev,
-                    raw: line,
-                    line: line_no,
-                    hits: start..hits.len(),
-                });
-            }
-            Ok(Parsed::Skip) => outcomes.push(LineOutcome::Skipped),
-            Err(e) => outcomes.push(LineOutcome::Unparsed {
-                line: line_no,
-                reason: e.reason,
-                raw: line,
-            }),
+        outcomes.push(LineOutcome {
+            line: line_no,
+            raw: line,
+            hits: 0..0,
+            parsed: parser.parse(line),
+        });
+        if let Some(LineOutcome {
+            parsed: Ok(Parsed::Event(ev)),
+            hits: range,
+            ..
+        }) = outcomes.last_mut()
+        {
+            analytics.observe(ev);
+            detector.matches(ev, scratch, hit_buf);
+            let start = hits.len();
+            hits.extend_from_slice(hit_buf);
+            *range = start..hits.len();
         }
     }
 }
@@ -624,18 +617,15 @@ fn record_chunk(input: u32, parsed: &ParsedChunk, shared: &Mutex<Shared<'_, '_, 
     } = parsed.borrow_dependent();
     for outcome in outcomes {
         summary.lines += 1;
-        match outcome {
-            LineOutcome::Event {
-                ev,
-                raw,
-                line,
-                hits: range,
-            } => {
+        let line = &outcome.line;
+        match &outcome.parsed {
+            Ok(Parsed::Event(ev)) => {
                 summary.parsed += 1;
                 let origin = Origin { input, line: *line };
-                let verdict = state
-                    .engine
-                    .process_hits(ev, origin, raw, &hits[range.clone()]);
+                let verdict =
+                    state
+                        .engine
+                        .process_hits(ev, origin, outcome.raw, &hits[outcome.hits.clone()]);
                 if !verdict.rules.is_empty() && (state.matches.is_some() || state.sink.is_some()) {
                     let rules = detector.rules();
                     let mut rule_ids = Vec::with_capacity(verdict.rules.len());
@@ -665,14 +655,14 @@ fn record_chunk(input: u32, parsed: &ParsedChunk, shared: &Mutex<Shared<'_, '_, 
                     }
                 }
             }
-            LineOutcome::Skipped => summary.skipped += 1,
-            LineOutcome::Unparsed { line, reason, raw } => {
+            Ok(Parsed::Skip) => summary.skipped += 1,
+            Err(e) => {
                 summary.unparsed += 1;
                 if summary.unparsed_samples.len() < MAX_UNPARSED_SAMPLES {
                     summary.unparsed_samples.push(UnparsedSample {
                         line: *line,
-                        reason: (*reason).to_string(),
-                        raw: raw.chars().take(SAMPLE_CHARS).collect(),
+                        reason: e.reason.to_string(),
+                        raw: outcome.raw.chars().take(SAMPLE_CHARS).collect(),
                     });
                 }
             }
