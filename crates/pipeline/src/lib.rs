@@ -543,6 +543,8 @@ fn worker_loop<R: std::io::Read>(
 }
 
 /// Parse, match and observe every line of `chunk` (the parallel part).
+/// Fills `out` in place: returning the outcomes by value instead measured
+/// one more copy of every event (`memcpy` 25.6 M → 38.2 M on a 50 MB slice).
 fn parse_chunk<'a>(
     chunk: &'a Chunk,
     parser: Option<&dyn LineParser>,
