@@ -452,8 +452,6 @@ pub(crate) fn parse_ipv4_fast(s: &str) -> Option<std::net::Ipv4Addr> {
     }
 }
 
-/// An HTTP method token: 1–20 letters (RFC 9110 tchar without the punctuation
-/// junk requests are made of).
 /// The standard library's IPv6 grammar, read the same way (hex groups of at
 /// most four digits, one `::`, an IPv4 tail in the last two groups) and
 /// giving the same answers, without its generic backtracking parser: that
@@ -558,6 +556,8 @@ fn read_hex_group(b: &[u8], mut i: usize) -> Option<(u16, usize)> {
     (i > start).then_some((v as u16, i))
 }
 
+/// An HTTP method token: 1–20 letters (RFC 9110 tchar without the punctuation
+/// junk requests are made of).
 pub(crate) fn is_method(m: &str) -> bool {
     !m.is_empty()
         && m.len() <= 20
@@ -569,34 +569,43 @@ pub(crate) fn is_method(m: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A fast address reader gives what the standard parser gives, case by case.
+    fn agrees_with_std<T>(fast: fn(&str) -> Option<T>, cases: &[&str])
+    where
+        T: std::str::FromStr + PartialEq + std::fmt::Debug,
+    {
+        for s in cases {
+            assert_eq!(fast(s), s.parse::<T>().ok(), "{s:?}");
+        }
+    }
+
     #[test]
     fn fast_ipv4_agrees_with_the_standard_parser() {
-        for s in [
-            "203.0.113.7",
-            "0.0.0.0",
-            "255.255.255.255",
-            "1.2.3.4",
-            "10.0.0.01",
-            "256.1.1.1",
-            "1.2.3",
-            "1.2.3.4.5",
-            "1..3.4",
-            "01.2.3.4",
-            "1.2.3.4 ",
-            "a.b.c.d",
-            "1.2.3.-4",
-            "1234.1.1.1",
-            "1.2.3.4:80",
-            "::1",
-            "",
-            "99.99.99.999",
-            "00.1.2.3",
-            "9.9.9.9",
-        ] {
-            let fast = parse_ipv4_fast(s);
-            let std = s.parse::<std::net::Ipv4Addr>().ok();
-            assert_eq!(fast, std, "{s:?}");
-        }
+        agrees_with_std(
+            parse_ipv4_fast,
+            &[
+                "203.0.113.7",
+                "0.0.0.0",
+                "255.255.255.255",
+                "1.2.3.4",
+                "10.0.0.01",
+                "256.1.1.1",
+                "1.2.3",
+                "1.2.3.4.5",
+                "1..3.4",
+                "01.2.3.4",
+                "1.2.3.4 ",
+                "a.b.c.d",
+                "1.2.3.-4",
+                "1234.1.1.1",
+                "1.2.3.4:80",
+                "::1",
+                "",
+                "99.99.99.999",
+                "00.1.2.3",
+                "9.9.9.9",
+            ],
+        );
     }
 
     #[test]
@@ -616,44 +625,43 @@ mod tests {
 
     #[test]
     fn fast_ipv6_agrees_with_the_standard_parser() {
-        for s in [
-            "::",
-            "::1",
-            "1::",
-            "2001:db8::1",
-            "2001:DB8:0:0:8:800:200C:417A",
-            "1:2:3:4:5:6:7:8",
-            "1:2:3:4:5:6:7::",
-            "::2:3:4:5:6:7:8",
-            "1::2:3:4:5:6:7:8",
-            "1:2:3:4:5:6:7:8:9",
-            "1:2:3:4:5:6:1.2.3.4",
-            "::ffff:192.0.2.128",
-            "::192.0.2.128",
-            "1:2:3:4:5:6:7:1.2.3.4",
-            "1::2::3",
-            ":::",
-            ":1::",
-            "1:",
-            "12345::",
-            "0000:0000:0000:0000:0000:0000:255.255.255.255",
-            "::ffff:01.2.3.4",
-            "::ffff:1.2.3",
-            "::ffff:256.1.1.1",
-            "::1234.1.1.1",
-            "123.45.67.89",
-            "fe80::1%eth0",
-            "[::1]",
-            "g::1",
-            "",
-            ":",
-            "1.2.3.4::",
-            "::1.2.3.4:5",
-        ] {
-            let fast = parse_ipv6_fast(s);
-            let std = s.parse::<std::net::Ipv6Addr>().ok();
-            assert_eq!(fast, std, "{s:?}");
-        }
+        agrees_with_std(
+            parse_ipv6_fast,
+            &[
+                "::",
+                "::1",
+                "1::",
+                "2001:db8::1",
+                "2001:DB8:0:0:8:800:200C:417A",
+                "1:2:3:4:5:6:7:8",
+                "1:2:3:4:5:6:7::",
+                "::2:3:4:5:6:7:8",
+                "1::2:3:4:5:6:7:8",
+                "1:2:3:4:5:6:7:8:9",
+                "1:2:3:4:5:6:1.2.3.4",
+                "::ffff:192.0.2.128",
+                "::192.0.2.128",
+                "1:2:3:4:5:6:7:1.2.3.4",
+                "1::2::3",
+                ":::",
+                ":1::",
+                "1:",
+                "12345::",
+                "0000:0000:0000:0000:0000:0000:255.255.255.255",
+                "::ffff:01.2.3.4",
+                "::ffff:1.2.3",
+                "::ffff:256.1.1.1",
+                "::1234.1.1.1",
+                "123.45.67.89",
+                "fe80::1%eth0",
+                "[::1]",
+                "g::1",
+                "",
+                ":",
+                "1.2.3.4::",
+                "::1.2.3.4:5",
+            ],
+        );
     }
 
     proptest::proptest! {
